@@ -1,0 +1,404 @@
+//! `Store`: the storage foundation the database is built on.
+//!
+//! It ties the layers together: the superblock log, the allocator, the
+//! manifest and the WAL, over one [`BlockDevice`]. It offers durable appends
+//! (`append` + `sync`, group commit), replay at open, checkpoints, and atomic
+//! commits of manifest changes (tables added or removed).
+//!
+//! A commit: sync the WAL, write the new manifest copy-on-write, sync, append
+//! the superblock record, sync. Blocks the commit releases become reusable only
+//! after that, so the previous commit stays intact until the new one is durable.
+//!
+//! Every open bumps the manifest's epoch with a commit *before* the WAL writes
+//! anything, so the stamps of new WAL blocks can never equal those of blocks a
+//! crashed session left behind.
+
+use alloc::vec::Vec;
+
+use crate::error::{Error, corrupted};
+use crate::layout::superblock::CommitRecord;
+use crate::layout::{Allocator, SUPERBLOCK_BLOCKS, SuperblockLog};
+use crate::manifest::blob::{self, Arena};
+use crate::manifest::{Manifest, WalHead};
+use crate::storage::{BlockDevice, BlockId, Geometry};
+use crate::wal::{self, Lsn, Wal};
+
+/// Tunables of a [`Store`].
+#[derive(Clone, Copy, Debug)]
+pub struct StoreConfig {
+    /// Largest WAL record accepted (bytes); bounds replay's memory.
+    pub max_record_len: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            max_record_len: 8 << 20,
+        }
+    }
+}
+
+/// What [`Store::open`] found.
+#[derive(Clone, Debug, Default)]
+pub struct OpenReport {
+    /// Generation of the commit opened.
+    pub generation: u64,
+    /// WAL records replayed (above the checkpoint).
+    pub replayed: u64,
+    /// WAL records at or below the checkpoint, skipped.
+    pub skipped: u64,
+    /// The WAL ended in a torn record (a write cut short).
+    pub torn_tail: bool,
+    /// Valid fragments after the torn point, discarded (never acknowledged).
+    pub discarded_fragments: u32,
+    /// Blocks in the WAL chain.
+    pub wal_blocks: u32,
+}
+
+/// The committed metadata and the machinery that commits it.
+#[derive(Debug)]
+struct Meta {
+    alloc: Allocator,
+    sb: SuperblockLog,
+    generation: u64,
+    manifest: Manifest,
+    manifest_blocks: Vec<BlockId>,
+    arena: Arena,
+    geo: Geometry,
+}
+
+impl Meta {
+    /// Writes `next` as the new committed manifest. The WAL must be synced.
+    fn commit<D: BlockDevice>(&mut self, dev: &mut D, mut next: Manifest) -> Result<(), Error<D::Error>> {
+        next.alloc_cursor = self.alloc.cursor();
+        let bytes = next.encode();
+        let (blob, blocks) = self.arena.write(dev, &mut self.alloc, &bytes)?;
+        dev.sync().map_err(Error::Device)?;
+        let rec = CommitRecord {
+            generation: self.generation + 1,
+            geometry: self.geo,
+            manifest: blob,
+        };
+        self.sb.commit(dev, &rec)?;
+        self.generation += 1;
+        for b in core::mem::take(&mut self.manifest_blocks) {
+            if !blocks.contains(&b) {
+                self.alloc.release(b);
+            }
+        }
+        self.manifest_blocks = blocks;
+        self.manifest = next;
+        self.alloc.commit_durable();
+        self.alloc.set_reserve(reserve_for(&self.geo, bytes.len()));
+        Ok(())
+    }
+}
+
+/// Blocks kept back so that a commit can always be written, even on a full
+/// device: enough for two copies of a manifest of this size.
+fn reserve_for(geo: &Geometry, manifest_len: usize) -> u32 {
+    let per = (geo.block_size - blob::HEADER_LEN) as usize;
+    2 * (manifest_len + per / 2).div_ceil(per).max(1) as u32
+}
+
+/// The storage foundation: device, allocator, manifest, WAL.
+#[derive(Debug)]
+pub struct Store<D: BlockDevice> {
+    dev: D,
+    meta: Meta,
+    wal: Wal,
+    poisoned: bool,
+}
+
+impl<D: BlockDevice> Store<D> {
+    /// Creates an empty store on `dev`, destroying whatever it held.
+    pub fn format(mut dev: D, cfg: StoreConfig) -> Result<Self, Error<D::Error>> {
+        let geo = dev.geometry();
+        if !geo.is_valid() {
+            return Err(Error::InvalidGeometry(geo));
+        }
+        for b in SUPERBLOCK_BLOCKS {
+            dev.erase(b).map_err(Error::Device)?;
+        }
+        let mut alloc = Allocator::new(geo.block_count, SUPERBLOCK_BLOCKS.len() as u32, reserve_for(&geo, 0));
+        for b in SUPERBLOCK_BLOCKS {
+            alloc.mark_used(b);
+        }
+        let epoch = 1;
+        let first = alloc.alloc().ok_or(Error::DeviceFull)?;
+        let mut wal = Wal::start(&mut dev, &mut alloc, Default::default(), first, None, 1, epoch, cfg.max_record_len)?;
+        wal.sync(&mut dev)?;
+        let head = wal.head().map(|c| (c.block, c.header)).ok_or(Error::DeviceFull)?;
+        let manifest = Manifest {
+            epoch,
+            wal: WalHead {
+                block: head.0,
+                stamp: head.1.stamp,
+                seq: head.1.seq,
+                checkpoint_lsn: 0,
+            },
+            next_table_id: 1,
+            next_series_id: 1,
+            ..Manifest::default()
+        };
+        let mut meta = Meta {
+            alloc,
+            sb: SuperblockLog::fresh(&geo),
+            generation: 0,
+            manifest: Manifest::default(),
+            manifest_blocks: Vec::new(),
+            arena: Arena::default(),
+            geo,
+        };
+        meta.commit(&mut dev, manifest)?;
+        Ok(Self {
+            dev,
+            meta,
+            wal,
+            poisoned: false,
+        })
+    }
+
+    /// Opens the store on `dev`, calling `deliver(lsn, payload)` for every WAL
+    /// record above the checkpoint, in order.
+    pub fn open<F>(mut dev: D, cfg: StoreConfig, deliver: F) -> Result<(Self, OpenReport), Error<D::Error>>
+    where
+        F: FnMut(Lsn, &[u8]) -> Result<(), Error<D::Error>>,
+    {
+        let geo = dev.geometry();
+        if !geo.is_valid() {
+            return Err(Error::InvalidGeometry(geo));
+        }
+        let Some((rec, sb)) = SuperblockLog::open(&mut dev)? else {
+            return Err(Error::NotFormatted);
+        };
+        let stored = rec.geometry;
+        if stored.block_size != geo.block_size
+            || stored.write_size != geo.write_size
+            || stored.block_count > geo.block_count
+        {
+            return Err(Error::GeometryMismatch { stored, device: geo });
+        }
+        let max_manifest = u32::try_from(geo.capacity_bytes()).unwrap_or(u32::MAX);
+        let (bytes, manifest_blocks) = blob::read(&mut dev, &rec.manifest, max_manifest)?;
+        let manifest = Manifest::decode(&bytes, (rec.manifest.block, rec.manifest.offset))?;
+        let replay = wal::replay(&mut dev, &manifest.wal, cfg.max_record_len, deliver)?;
+
+        let mut alloc = Allocator::new(geo.block_count, manifest.alloc_cursor, reserve_for(&geo, bytes.len()));
+        let mut claim = |b: BlockId, what: &'static str| -> Result<(), Error<D::Error>> {
+            if !alloc.mark_used(b) {
+                corrupted!(what, b, 0);
+            }
+            Ok(())
+        };
+        for b in SUPERBLOCK_BLOCKS {
+            claim(b, "block map (superblock)")?;
+        }
+        for &b in &manifest_blocks {
+            claim(b, "block map (manifest)")?;
+        }
+        for t in &manifest.tables {
+            for b in t.blocks() {
+                claim(b, "block map (table)")?;
+            }
+        }
+        for c in &replay.chain {
+            claim(c.block, "block map (WAL)")?;
+        }
+        let Some(tail) = replay.chain.back().copied() else {
+            corrupted!("WAL chain", manifest.wal.block, 0);
+        };
+        claim(tail.header.next, "block map (WAL reserve)")?;
+
+        let mut meta = Meta {
+            alloc,
+            sb,
+            generation: rec.generation,
+            manifest: manifest.clone(),
+            manifest_blocks,
+            arena: Arena::default(),
+            geo,
+        };
+        let mut next = manifest;
+        next.epoch = next.epoch.wrapping_add(1);
+        meta.commit(&mut dev, next)?;
+
+        let report = OpenReport {
+            generation: meta.generation,
+            replayed: replay.replayed,
+            skipped: replay.skipped,
+            torn_tail: replay.torn_tail,
+            discarded_fragments: replay.discarded_fragments,
+            wal_blocks: replay.chain.len() as u32,
+        };
+        let wal = Wal::start(
+            &mut dev,
+            &mut meta.alloc,
+            replay.chain,
+            tail.header.next,
+            Some(&tail.header),
+            replay.next_lsn,
+            meta.manifest.epoch,
+            cfg.max_record_len,
+        )?;
+        Ok((
+            Self {
+                dev,
+                meta,
+                wal,
+                poisoned: false,
+            },
+            report,
+        ))
+    }
+
+    fn guard<T>(&mut self, r: Result<T, Error<D::Error>>) -> Result<T, Error<D::Error>> {
+        if matches!(r, Err(Error::Device(_)) | Err(Error::Corrupted(_))) {
+            self.poisoned = true;
+        }
+        r
+    }
+
+    fn check(&self) -> Result<(), Error<D::Error>> {
+        if self.poisoned { Err(Error::Poisoned) } else { Ok(()) }
+    }
+
+    /// Appends a WAL record; durable after [`Store::sync`].
+    pub fn append(&mut self, payload: &[u8]) -> Result<Lsn, Error<D::Error>> {
+        self.check()?;
+        let r = self.wal.append(&mut self.dev, &mut self.meta.alloc, payload);
+        self.guard(r)
+    }
+
+    /// Makes every appended record durable; returns the highest durable LSN.
+    pub fn sync(&mut self) -> Result<Lsn, Error<D::Error>> {
+        self.check()?;
+        let r = self.wal.sync(&mut self.dev);
+        self.guard(r)
+    }
+
+    /// Records that everything at or below `lsn` is durable elsewhere and
+    /// releases the WAL blocks that hold only such records (one commit).
+    pub fn checkpoint(&mut self, lsn: Lsn) -> Result<(), Error<D::Error>> {
+        self.commit(|_| {}, lsn.min(self.wal.next_lsn().saturating_sub(1)), &[])
+    }
+
+    /// Commits a manifest change together with a checkpoint at `checkpoint_lsn`
+    /// (no lower than the current one) and releases `freed` blocks once durable.
+    pub fn commit<F: FnOnce(&mut Manifest)>(
+        &mut self,
+        edit: F,
+        checkpoint_lsn: Lsn,
+        freed: &[BlockId],
+    ) -> Result<(), Error<D::Error>> {
+        self.check()?;
+        let r = self.commit_inner(edit, checkpoint_lsn, freed);
+        self.guard(r)
+    }
+
+    fn commit_inner<F: FnOnce(&mut Manifest)>(
+        &mut self,
+        edit: F,
+        checkpoint_lsn: Lsn,
+        freed: &[BlockId],
+    ) -> Result<(), Error<D::Error>> {
+        self.wal.sync(&mut self.dev)?;
+        let mut next = self.meta.manifest.clone();
+        edit(&mut next);
+        let cp = checkpoint_lsn.max(next.wal.checkpoint_lsn);
+        let released = self.wal.checkpoint(cp);
+        if let Some(head) = self.wal.head() {
+            next.wal = WalHead {
+                block: head.block,
+                stamp: head.header.stamp,
+                seq: head.header.seq,
+                checkpoint_lsn: cp,
+            };
+        }
+        for &b in released.iter().chain(freed) {
+            self.meta.alloc.release(b);
+        }
+        self.meta.commit(&mut self.dev, next)
+    }
+
+    /// The committed manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.meta.manifest
+    }
+
+    /// Generation of the last commit.
+    pub fn generation(&self) -> u64 {
+        self.meta.generation
+    }
+
+    /// The LSN the next record gets.
+    pub fn next_lsn(&self) -> Lsn {
+        self.wal.next_lsn()
+    }
+
+    /// The highest durable LSN.
+    pub fn durable_lsn(&self) -> Lsn {
+        self.wal.durable_lsn()
+    }
+
+    /// Whether an earlier device error stopped writes.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// The device's shape.
+    pub fn geometry(&self) -> Geometry {
+        self.meta.geo
+    }
+
+    /// Free blocks (the commit reserve included).
+    pub fn free_blocks(&self) -> u32 {
+        self.meta.alloc.free_blocks()
+    }
+
+    /// Bytes of the device the WAL occupies.
+    pub fn wal_bytes(&self) -> u64 {
+        self.wal.bytes_on_device()
+    }
+
+    /// The device.
+    pub fn device(&self) -> &D {
+        &self.dev
+    }
+
+    /// The device, mutably (reads; writers go through the store's methods).
+    pub fn device_mut(&mut self) -> &mut D {
+        &mut self.dev
+    }
+
+    /// Consumes the store, giving the device back (nothing is written).
+    pub fn into_device(self) -> D {
+        self.dev
+    }
+
+    /// Takes a free block for table data; `None` when only the commit reserve
+    /// is left.
+    pub fn alloc_block(&mut self) -> Option<BlockId> {
+        self.meta.alloc.alloc()
+    }
+
+    /// Gives back a block taken with [`Store::alloc_block`] that no commit
+    /// references.
+    pub fn release_uncommitted(&mut self, block: BlockId) {
+        self.meta.alloc.release_now(block);
+    }
+
+    /// Erases a block taken with [`Store::alloc_block`].
+    pub fn erase(&mut self, block: BlockId) -> Result<(), Error<D::Error>> {
+        self.check()?;
+        let r = self.dev.erase(block).map_err(Error::Device);
+        self.guard(r)
+    }
+
+    /// Programs bytes into a block taken with [`Store::alloc_block`].
+    pub fn program(&mut self, block: BlockId, offset: u32, data: &[u8]) -> Result<(), Error<D::Error>> {
+        self.check()?;
+        let r = self.dev.program(block, offset, data).map_err(Error::Device);
+        self.guard(r)
+    }
+}

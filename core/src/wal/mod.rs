@@ -1,0 +1,364 @@
+//! The write-ahead log: an append-only chain of blocks holding records.
+//!
+//! A record is an opaque payload with an LSN (log sequence number: 1, 2, 3, …).
+//! Records are split into fragments where they cross a block boundary. Every
+//! block starts with a header, stored twice, that carries a stamp unique over
+//! the store's life (the manifest's open epoch in the high half), the stamp of
+//! the previous block, and the block reserved to follow it; every fragment's
+//! CRC is seeded with its block's stamp. Bytes from a block's previous life
+//! therefore never validate, and a chain link never points into a stale block.
+//!
+//! Durability (group commit): [`Wal::append`] only buffers; [`Wal::sync`]
+//! programs what is buffered and syncs the device once for all of it. The
+//! first record after each completed sync is flagged *group start*: at replay,
+//! a valid group-start record after a damaged one proves the damaged one had
+//! been synced, so the damage is reported as corruption instead of being
+//! truncated as a torn tail. Before a new block is started the previous one is
+//! synced, so a durable header implies a durable predecessor.
+//!
+//! Layout on media: `docs/format/wal.md`.
+
+pub mod format;
+mod replay;
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+pub use replay::{ReplayReport, replay};
+
+use crate::error::Error;
+use crate::layout::Allocator;
+use crate::storage::{BlockDevice, BlockId, Geometry};
+use format::{BlockHeader, FRAG_HEADER_LEN, FLAG_CONTINUES, Fragment, HEADER_LEN, Kind, encode_fragment};
+
+/// Log sequence number: the position of a record in the log, from 1.
+pub type Lsn = u64;
+
+/// A block of the live chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainBlock {
+    /// Where it is.
+    pub block: BlockId,
+    /// Its header.
+    pub header: BlockHeader,
+}
+
+/// The block being appended to.
+#[derive(Debug)]
+struct Tail {
+    block: BlockId,
+    header: BlockHeader,
+    /// Bytes of the block already programmed (a multiple of the program unit).
+    programmed: u32,
+    /// Bytes after `programmed` waiting to be programmed.
+    buf: Vec<u8>,
+}
+
+/// The WAL writer.
+#[derive(Debug)]
+pub struct Wal {
+    geo: Geometry,
+    chain: VecDeque<ChainBlock>,
+    tail: Tail,
+    next_lsn: Lsn,
+    durable_lsn: Lsn,
+    group_start: bool,
+    epoch: u32,
+    counter: u32,
+    max_record_len: u32,
+}
+
+impl Wal {
+    /// Starts a WAL in `block` (already allocated) whose successor must be
+    /// `chain` = the existing chain (empty for a new store). `first_lsn` is the
+    /// LSN the first record will get. Nothing is programmed until `sync`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start<D: BlockDevice>(
+        dev: &mut D,
+        alloc: &mut Allocator,
+        chain: VecDeque<ChainBlock>,
+        block: BlockId,
+        prev: Option<&BlockHeader>,
+        next_lsn: Lsn,
+        epoch: u32,
+        max_record_len: u32,
+    ) -> Result<Self, Error<D::Error>> {
+        let geo = dev.geometry();
+        let mut wal = Self {
+            geo,
+            chain,
+            tail: Tail {
+                block,
+                header: BlockHeader {
+                    seq: 0,
+                    stamp: 0,
+                    prev_stamp: 0,
+                    first_lsn: next_lsn,
+                    next: 0,
+                    flags: 0,
+                },
+                programmed: 0,
+                buf: Vec::with_capacity(geo.block_size as usize),
+            },
+            next_lsn,
+            durable_lsn: next_lsn.saturating_sub(1),
+            group_start: true,
+            epoch,
+            counter: 0,
+            max_record_len,
+        };
+        let (seq, prev_stamp) = prev.map_or((0, 0), |p| (p.seq + 1, p.stamp));
+        wal.open_block(dev, alloc, block, seq, prev_stamp, next_lsn, false)?;
+        Ok(wal)
+    }
+
+    fn new_stamp(&mut self) -> u64 {
+        self.counter = self.counter.wrapping_add(1);
+        (u64::from(self.epoch) << 32) | u64::from(self.counter)
+    }
+
+    /// Erases `block`, reserves its successor and puts its header in the buffer.
+    #[allow(clippy::too_many_arguments)]
+    fn open_block<D: BlockDevice>(
+        &mut self,
+        dev: &mut D,
+        alloc: &mut Allocator,
+        block: BlockId,
+        seq: u64,
+        prev_stamp: u64,
+        first_lsn: Lsn,
+        continues: bool,
+    ) -> Result<(), Error<D::Error>> {
+        let next = alloc.alloc().ok_or(Error::DeviceFull)?;
+        let header = BlockHeader {
+            seq,
+            stamp: self.new_stamp(),
+            prev_stamp,
+            first_lsn,
+            next,
+            flags: if continues { FLAG_CONTINUES } else { 0 },
+        };
+        dev.erase(block).map_err(Error::Device)?;
+        self.tail.block = block;
+        self.tail.header = header;
+        self.tail.programmed = 0;
+        self.tail.buf.clear();
+        self.tail.buf.extend_from_slice(&header.encode());
+        self.chain.push_back(ChainBlock { block, header });
+        Ok(())
+    }
+
+    /// The LSN the next record will get.
+    pub fn next_lsn(&self) -> Lsn {
+        self.next_lsn
+    }
+
+    /// The highest LSN known durable.
+    pub fn durable_lsn(&self) -> Lsn {
+        self.durable_lsn
+    }
+
+    /// The largest record accepted.
+    pub fn max_record_len(&self) -> u32 {
+        self.max_record_len
+    }
+
+    /// The live chain, head first.
+    pub fn chain(&self) -> impl Iterator<Item = &ChainBlock> {
+        self.chain.iter()
+    }
+
+    /// The tail block's reserved successor.
+    pub fn reserved_next(&self) -> BlockId {
+        self.tail.header.next
+    }
+
+    /// Bytes the live chain occupies on the device.
+    pub fn bytes_on_device(&self) -> u64 {
+        (self.chain.len() as u64 + 1) * u64::from(self.geo.block_size)
+    }
+
+    fn fill(&self) -> u32 {
+        self.tail.programmed + self.tail.buf.len() as u32
+    }
+
+    /// New blocks an append of `len` bytes would start.
+    fn blocks_needed(&self, len: u32) -> u32 {
+        let bs = self.geo.block_size;
+        let mut space = bs - self.fill();
+        let mut left = len;
+        let mut blocks = 0;
+        loop {
+            if space >= FRAG_HEADER_LEN + left.min(1) {
+                let n = left.min(space - FRAG_HEADER_LEN);
+                left -= n;
+                if left == 0 {
+                    return blocks;
+                }
+            }
+            blocks += 1;
+            space = bs - HEADER_LEN;
+        }
+    }
+
+    /// Appends a record; returns its LSN. Durable only after [`Wal::sync`].
+    pub fn append<D: BlockDevice>(
+        &mut self,
+        dev: &mut D,
+        alloc: &mut Allocator,
+        payload: &[u8],
+    ) -> Result<Lsn, Error<D::Error>> {
+        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+        if len > self.max_record_len {
+            return Err(Error::TooLarge {
+                what: "WAL record",
+                len: payload.len(),
+                max: self.max_record_len as usize,
+            });
+        }
+        if !alloc.can_alloc(self.blocks_needed(len)) {
+            return Err(Error::DeviceFull);
+        }
+        let lsn = self.next_lsn;
+        let bs = self.geo.block_size;
+        let mut rest = payload;
+        let mut first = true;
+        loop {
+            let space = bs - self.fill();
+            if space < FRAG_HEADER_LEN + u32::from(!rest.is_empty()) {
+                self.switch_block(dev, alloc, lsn, !first)?;
+                continue;
+            }
+            let n = rest.len().min((space - FRAG_HEADER_LEN) as usize);
+            let (part, after) = rest.split_at(n);
+            let kind = match (first, after.is_empty()) {
+                (true, true) => Kind::Full,
+                (true, false) => Kind::First,
+                (false, false) => Kind::Middle,
+                (false, true) => Kind::Last,
+            };
+            let frag = Fragment {
+                kind,
+                len: n as u32,
+                lsn,
+                group_start: first && self.group_start,
+            };
+            let mut hdr = [0u8; FRAG_HEADER_LEN as usize];
+            encode_fragment(&mut hdr, self.tail.header.stamp, &frag, part);
+            self.tail.buf.extend_from_slice(&hdr);
+            self.tail.buf.extend_from_slice(part);
+            if first {
+                self.group_start = false;
+            }
+            first = false;
+            rest = after;
+            if rest.is_empty() {
+                break;
+            }
+            self.switch_block(dev, alloc, lsn, true)?;
+        }
+        self.next_lsn = lsn + 1;
+        Ok(lsn)
+    }
+
+    /// Programs the buffered bytes, padded to the program unit (or to the
+    /// block's end) with a padding fragment, or with zeros where fewer than a
+    /// fragment header's bytes are left before the block's end (readers stop
+    /// there).
+    fn program_buffered<D: BlockDevice>(&mut self, dev: &mut D, to_block_end: bool) -> Result<(), Error<D::Error>> {
+        if self.tail.buf.is_empty() {
+            return Ok(());
+        }
+        let bs = self.geo.block_size;
+        let fill = self.fill();
+        let mut end = if to_block_end { bs } else { self.geo.align_up(fill) };
+        if end > fill && end - fill < FRAG_HEADER_LEN {
+            end = self.geo.align_up(fill + FRAG_HEADER_LEN).min(bs);
+        }
+        let gap = end - fill;
+        if gap >= FRAG_HEADER_LEN {
+            let pad = Fragment {
+                kind: Kind::Pad,
+                len: gap - FRAG_HEADER_LEN,
+                lsn: 0,
+                group_start: false,
+            };
+            let zeros = alloc::vec![0u8; (gap - FRAG_HEADER_LEN) as usize];
+            let mut hdr = [0u8; FRAG_HEADER_LEN as usize];
+            encode_fragment(&mut hdr, self.tail.header.stamp, &pad, &zeros);
+            self.tail.buf.extend_from_slice(&hdr);
+            self.tail.buf.extend_from_slice(&zeros);
+        } else {
+            self.tail.buf.resize((end - self.tail.programmed) as usize, 0);
+        }
+        self.program_raw(dev)
+    }
+
+    fn program_raw<D: BlockDevice>(&mut self, dev: &mut D) -> Result<(), Error<D::Error>> {
+        dev.program(self.tail.block, self.tail.programmed, &self.tail.buf)
+            .map_err(Error::Device)?;
+        self.tail.programmed += self.tail.buf.len() as u32;
+        self.tail.buf.clear();
+        Ok(())
+    }
+
+    /// Finishes the tail block (programmed and synced) and opens its successor.
+    fn switch_block<D: BlockDevice>(
+        &mut self,
+        dev: &mut D,
+        alloc: &mut Allocator,
+        lsn: Lsn,
+        continues: bool,
+    ) -> Result<(), Error<D::Error>> {
+        self.program_buffered(dev, true)?;
+        dev.sync().map_err(Error::Device)?;
+        // Everything before the record being written is now durable.
+        self.durable_lsn = lsn - 1;
+        self.group_start = true;
+        let prev = self.tail.header;
+        self.open_block(dev, alloc, prev.next, prev.seq + 1, prev.stamp, lsn, continues)
+    }
+
+    /// Makes every appended record durable with one device sync; returns the
+    /// highest durable LSN.
+    pub fn sync<D: BlockDevice>(&mut self, dev: &mut D) -> Result<Lsn, Error<D::Error>> {
+        if self.tail.buf.is_empty() && self.durable_lsn + 1 == self.next_lsn {
+            return Ok(self.durable_lsn);
+        }
+        self.program_buffered(dev, false)?;
+        dev.sync().map_err(Error::Device)?;
+        self.durable_lsn = self.next_lsn - 1;
+        self.group_start = true;
+        Ok(self.durable_lsn)
+    }
+
+    /// Drops chain blocks whose records all have an LSN at or below `lsn`;
+    /// returns them (the caller releases them once the new head is committed).
+    /// The tail block always stays.
+    pub fn checkpoint(&mut self, lsn: Lsn) -> Vec<BlockId> {
+        let mut released = Vec::new();
+        while self.chain.len() > 1 {
+            let (Some(front), Some(second)) = (self.chain.front(), self.chain.get(1)) else {
+                break;
+            };
+            // The front block's last record is the one before the successor's
+            // first, or the successor's first itself if it continues there.
+            let last = if second.header.continues() {
+                second.header.first_lsn
+            } else {
+                second.header.first_lsn.saturating_sub(1)
+            };
+            if last > lsn {
+                break;
+            }
+            released.push(front.block);
+            self.chain.pop_front();
+        }
+        released
+    }
+
+    /// The head of the chain.
+    pub fn head(&self) -> Option<&ChainBlock> {
+        self.chain.front()
+    }
+}

@@ -1,0 +1,1 @@
+//! Helpers for PulsarDB's end-to-end scenarios (run the real binary).
