@@ -21,5 +21,7 @@ pub fn peak_rss_bytes() -> Option<u64> {
 
 /// Path of a file under the repository's `testdata/`.
 pub fn testdata(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(rel)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(rel)
 }

@@ -22,7 +22,11 @@ pub struct Corruption {
 
 impl fmt::Display for Corruption {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "corrupted {} at block {} offset {}", self.what, self.block, self.offset)
+        write!(
+            f,
+            "corrupted {} at block {} offset {}",
+            self.what, self.block, self.offset
+        )
     }
 }
 
@@ -81,7 +85,9 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
         match self {
             Error::Device(e) => write!(f, "storage device error: {e:?}"),
             Error::Corrupted(c) => write!(f, "{c}"),
-            Error::NotFormatted => f.write_str("no PulsarDB store on this device (no valid superblock)"),
+            Error::NotFormatted => {
+                f.write_str("no PulsarDB store on this device (no valid superblock)")
+            }
             Error::InvalidGeometry(g) => write!(
                 f,
                 "unsupported device shape: {} blocks of {} bytes, program unit {} bytes",
@@ -97,13 +103,21 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
                 device.block_size,
                 device.write_size
             ),
-            Error::UnsupportedVersion { what, found, supported } => write!(
+            Error::UnsupportedVersion {
+                what,
+                found,
+                supported,
+            } => write!(
                 f,
                 "{what} format version {found} is newer than this build reads ({supported}); upgrade PulsarDB"
             ),
             Error::DeviceFull => f.write_str("device full: no free block"),
-            Error::TooLarge { what, len, max } => write!(f, "{what} of {len} bytes exceeds the limit of {max} bytes"),
-            Error::Poisoned => f.write_str("an earlier storage error stopped writes; reopen the store"),
+            Error::TooLarge { what, len, max } => {
+                write!(f, "{what} of {len} bytes exceeds the limit of {max} bytes")
+            }
+            Error::Poisoned => {
+                f.write_str("an earlier storage error stopped writes; reopen the store")
+            }
         }
     }
 }

@@ -32,4 +32,3 @@ macro_rules! log_info {
 macro_rules! log_warn {
     ($fmt:literal $(, $arg:expr)* $(,)?) => {{ $( let _ = &$arg; )* }};
 }
-

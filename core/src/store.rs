@@ -47,8 +47,8 @@ pub struct OpenReport {
     pub replayed: u64,
     /// WAL records at or below the checkpoint, skipped.
     pub skipped: u64,
-    /// The WAL ended in a torn record (a write cut short).
-    pub torn_tail: bool,
+    /// Offset in the WAL's last block where valid records end.
+    pub tail_offset: u32,
     /// Valid fragments after the torn point, discarded (never acknowledged).
     pub discarded_fragments: u32,
     /// Blocks in the WAL chain.
@@ -69,7 +69,11 @@ struct Meta {
 
 impl Meta {
     /// Writes `next` as the new committed manifest. The WAL must be synced.
-    fn commit<D: BlockDevice>(&mut self, dev: &mut D, mut next: Manifest) -> Result<(), Error<D::Error>> {
+    fn commit<D: BlockDevice>(
+        &mut self,
+        dev: &mut D,
+        mut next: Manifest,
+    ) -> Result<(), Error<D::Error>> {
         next.alloc_cursor = self.alloc.cursor();
         let bytes = next.encode();
         let (blob, blocks) = self.arena.write(dev, &mut self.alloc, &bytes)?;
@@ -120,15 +124,31 @@ impl<D: BlockDevice> Store<D> {
         for b in SUPERBLOCK_BLOCKS {
             dev.erase(b).map_err(Error::Device)?;
         }
-        let mut alloc = Allocator::new(geo.block_count, SUPERBLOCK_BLOCKS.len() as u32, reserve_for(&geo, 0));
+        let mut alloc = Allocator::new(
+            geo.block_count,
+            SUPERBLOCK_BLOCKS.len() as u32,
+            reserve_for(&geo, 0),
+        );
         for b in SUPERBLOCK_BLOCKS {
             alloc.mark_used(b);
         }
         let epoch = 1;
         let first = alloc.alloc().ok_or(Error::DeviceFull)?;
-        let mut wal = Wal::start(&mut dev, &mut alloc, Default::default(), first, None, 1, epoch, cfg.max_record_len)?;
+        let mut wal = Wal::start(
+            &mut dev,
+            &mut alloc,
+            Default::default(),
+            first,
+            None,
+            1,
+            epoch,
+            cfg.max_record_len,
+        )?;
         wal.sync(&mut dev)?;
-        let head = wal.head().map(|c| (c.block, c.header)).ok_or(Error::DeviceFull)?;
+        let head = wal
+            .head()
+            .map(|c| (c.block, c.header))
+            .ok_or(Error::DeviceFull)?;
         let manifest = Manifest {
             epoch,
             wal: WalHead {
@@ -161,7 +181,11 @@ impl<D: BlockDevice> Store<D> {
 
     /// Opens the store on `dev`, calling `deliver(lsn, payload)` for every WAL
     /// record above the checkpoint, in order.
-    pub fn open<F>(mut dev: D, cfg: StoreConfig, deliver: F) -> Result<(Self, OpenReport), Error<D::Error>>
+    pub fn open<F>(
+        mut dev: D,
+        cfg: StoreConfig,
+        deliver: F,
+    ) -> Result<(Self, OpenReport), Error<D::Error>>
     where
         F: FnMut(Lsn, &[u8]) -> Result<(), Error<D::Error>>,
     {
@@ -177,14 +201,21 @@ impl<D: BlockDevice> Store<D> {
             || stored.write_size != geo.write_size
             || stored.block_count > geo.block_count
         {
-            return Err(Error::GeometryMismatch { stored, device: geo });
+            return Err(Error::GeometryMismatch {
+                stored,
+                device: geo,
+            });
         }
         let max_manifest = u32::try_from(geo.capacity_bytes()).unwrap_or(u32::MAX);
         let (bytes, manifest_blocks) = blob::read(&mut dev, &rec.manifest, max_manifest)?;
         let manifest = Manifest::decode(&bytes, (rec.manifest.block, rec.manifest.offset))?;
         let replay = wal::replay(&mut dev, &manifest.wal, cfg.max_record_len, deliver)?;
 
-        let mut alloc = Allocator::new(geo.block_count, manifest.alloc_cursor, reserve_for(&geo, bytes.len()));
+        let mut alloc = Allocator::new(
+            geo.block_count,
+            manifest.alloc_cursor,
+            reserve_for(&geo, bytes.len()),
+        );
         let mut claim = |b: BlockId, what: &'static str| -> Result<(), Error<D::Error>> {
             if !alloc.mark_used(b) {
                 corrupted!(what, b, 0);
@@ -227,7 +258,7 @@ impl<D: BlockDevice> Store<D> {
             generation: meta.generation,
             replayed: replay.replayed,
             skipped: replay.skipped,
-            torn_tail: replay.torn_tail,
+            tail_offset: replay.tail_offset,
             discarded_fragments: replay.discarded_fragments,
             wal_blocks: replay.chain.len() as u32,
         };
@@ -260,13 +291,19 @@ impl<D: BlockDevice> Store<D> {
     }
 
     fn check(&self) -> Result<(), Error<D::Error>> {
-        if self.poisoned { Err(Error::Poisoned) } else { Ok(()) }
+        if self.poisoned {
+            Err(Error::Poisoned)
+        } else {
+            Ok(())
+        }
     }
 
     /// Appends a WAL record; durable after [`Store::sync`].
     pub fn append(&mut self, payload: &[u8]) -> Result<Lsn, Error<D::Error>> {
         self.check()?;
-        let r = self.wal.append(&mut self.dev, &mut self.meta.alloc, payload);
+        let r = self
+            .wal
+            .append(&mut self.dev, &mut self.meta.alloc, payload);
         self.guard(r)
     }
 
@@ -396,7 +433,12 @@ impl<D: BlockDevice> Store<D> {
     }
 
     /// Programs bytes into a block taken with [`Store::alloc_block`].
-    pub fn program(&mut self, block: BlockId, offset: u32, data: &[u8]) -> Result<(), Error<D::Error>> {
+    pub fn program(
+        &mut self,
+        block: BlockId,
+        offset: u32,
+        data: &[u8],
+    ) -> Result<(), Error<D::Error>> {
         self.check()?;
         let r = self.dev.program(block, offset, data).map_err(Error::Device);
         self.guard(r)

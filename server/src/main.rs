@@ -8,7 +8,10 @@ fn main() {
     match arg.as_deref() {
         Some("--version") | Some("-V") => println!("pulsardb {}", env!("CARGO_PKG_VERSION")),
         _ => {
-            eprintln!("pulsardb {}: the server is not built yet", env!("CARGO_PKG_VERSION"));
+            eprintln!(
+                "pulsardb {}: the server is not built yet",
+                env!("CARGO_PKG_VERSION")
+            );
             std::process::exit(2);
         }
     }

@@ -157,7 +157,9 @@ impl SuperblockLog {
 
     /// Scans both blocks for the newest valid record. `Ok(None)`: no valid
     /// record anywhere (the device was never formatted).
-    pub fn open<D: BlockDevice>(dev: &mut D) -> Result<Option<(CommitRecord, Self)>, Error<D::Error>> {
+    pub fn open<D: BlockDevice>(
+        dev: &mut D,
+    ) -> Result<Option<(CommitRecord, Self)>, Error<D::Error>> {
         let geo = dev.geometry();
         let slot = Self::slot_len(&geo);
         let mut best: Option<(CommitRecord, usize)> = None;
@@ -194,7 +196,11 @@ impl SuperblockLog {
 
     /// Appends `rec` (twice) and syncs. The caller has synced everything the
     /// record points at.
-    pub fn commit<D: BlockDevice>(&mut self, dev: &mut D, rec: &CommitRecord) -> Result<(), Error<D::Error>> {
+    pub fn commit<D: BlockDevice>(
+        &mut self,
+        dev: &mut D,
+        rec: &CommitRecord,
+    ) -> Result<(), Error<D::Error>> {
         let need = 2 * self.slot;
         let off = match self.cursor {
             Some(c) if c + need <= self.block_size => c,

@@ -31,7 +31,11 @@ pub struct Arena {
 pub type Blob = (Vec<u8>, Vec<BlockId>);
 
 /// Reads the blob at `r`; returns its bytes and the blocks it occupies.
-pub fn read<D: BlockDevice>(dev: &mut D, r: &BlobRef, max_len: u32) -> Result<Blob, Error<D::Error>> {
+pub fn read<D: BlockDevice>(
+    dev: &mut D,
+    r: &BlobRef,
+    max_len: u32,
+) -> Result<Blob, Error<D::Error>> {
     let geo = dev.geometry();
     let bs = geo.block_size;
     if r.block >= geo.block_count || r.offset >= bs || r.len > max_len {
@@ -95,7 +99,15 @@ impl Arena {
                 }
                 dev.program(block, off, &buf).map_err(Error::Device)?;
                 self.used = off + padded;
-                return Ok((BlobRef { block, offset: off, len, crc }, vec![block]));
+                return Ok((
+                    BlobRef {
+                        block,
+                        offset: off,
+                        len,
+                        crc,
+                    },
+                    vec![block],
+                ));
             }
         }
         let per_block = (bs - HEADER_LEN) as usize;
@@ -113,7 +125,11 @@ impl Arena {
             }
         }
         let mut buf = Vec::with_capacity(bs as usize);
-        for (i, (&block, part)) in blocks.iter().zip(bytes.chunks(per_block).chain(core::iter::once(&[][..]))).enumerate() {
+        for (i, (&block, part)) in blocks
+            .iter()
+            .zip(bytes.chunks(per_block).chain(core::iter::once(&[][..])))
+            .enumerate()
+        {
             let next = blocks.get(i + 1).copied().unwrap_or(NO_NEXT);
             buf.clear();
             buf.extend_from_slice(&next.to_le_bytes());

@@ -154,7 +154,10 @@ mod tests {
                 max_lsn: 999,
                 points: 12345,
                 len: 70000,
-                extents: vec![Extent { start: 20, count: 2 }],
+                extents: vec![Extent {
+                    start: 20,
+                    count: 2,
+                }],
             }],
         };
         let b = m.encode();

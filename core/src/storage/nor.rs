@@ -66,7 +66,8 @@ impl<F: NorFlash> BlockDevice for NorFlashDevice<F> {
     }
 
     fn read(&mut self, block: BlockId, offset: u32, buf: &mut [u8]) -> Result<(), Self::Error> {
-        check_access(&self.geo, block, offset, buf.len(), false).map_err(NorFlashDeviceError::Access)?;
+        check_access(&self.geo, block, offset, buf.len(), false)
+            .map_err(NorFlashDeviceError::Access)?;
         let rs = F::READ_SIZE.max(1);
         let addr = self.addr(block, offset) as usize;
         if addr.is_multiple_of(rs) && buf.len().is_multiple_of(rs) {
@@ -95,7 +96,8 @@ impl<F: NorFlash> BlockDevice for NorFlashDevice<F> {
                 .read(start as u32, tmp)
                 .map_err(NorFlashDeviceError::Flash)?;
             let n = (len - skip).min(buf.len() - done);
-            let (Some(dst), Some(src)) = (buf.get_mut(done..done + n), tmp.get(skip..skip + n)) else {
+            let (Some(dst), Some(src)) = (buf.get_mut(done..done + n), tmp.get(skip..skip + n))
+            else {
                 return Err(NorFlashDeviceError::Access(AccessError::OutOfRange));
             };
             dst.copy_from_slice(src);
@@ -105,9 +107,12 @@ impl<F: NorFlash> BlockDevice for NorFlashDevice<F> {
     }
 
     fn program(&mut self, block: BlockId, offset: u32, data: &[u8]) -> Result<(), Self::Error> {
-        check_access(&self.geo, block, offset, data.len(), true).map_err(NorFlashDeviceError::Access)?;
+        check_access(&self.geo, block, offset, data.len(), true)
+            .map_err(NorFlashDeviceError::Access)?;
         let addr = self.addr(block, offset);
-        self.flash.write(addr, data).map_err(NorFlashDeviceError::Flash)
+        self.flash
+            .write(addr, data)
+            .map_err(NorFlashDeviceError::Flash)
     }
 
     fn erase(&mut self, block: BlockId) -> Result<(), Self::Error> {

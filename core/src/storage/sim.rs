@@ -158,7 +158,15 @@ impl Image {
     }
 
     fn set_programmed(&mut self, range: core::ops::Range<usize>, on: bool) {
-        for i in range {
+        let mut i = range.start;
+        while i < range.end {
+            if i.is_multiple_of(64) && range.end - i >= 64 {
+                if let Some(w) = self.programmed.get_mut(i / 64) {
+                    *w = if on { !0 } else { 0 };
+                }
+                i += 64;
+                continue;
+            }
             if let Some(w) = self.programmed.get_mut(i / 64) {
                 if on {
                     *w |= 1u64 << (i % 64);
@@ -166,6 +174,7 @@ impl Image {
                     *w &= !(1u64 << (i % 64));
                 }
             }
+            i += 1;
         }
     }
 
@@ -236,7 +245,13 @@ impl SimDevice {
 
     /// Replaces the cut trigger, policy, seed and injected failure; counters
     /// keep running, so triggers count from the device's creation.
-    pub fn set_faults(&mut self, cut: Option<CutTrigger>, policy: CutPolicy, seed: u64, fail_op: Option<u64>) {
+    pub fn set_faults(
+        &mut self,
+        cut: Option<CutTrigger>,
+        policy: CutPolicy,
+        seed: u64,
+        fail_op: Option<u64>,
+    ) {
         self.cfg.cut = cut;
         self.cfg.policy = policy;
         self.cfg.seed = seed;
@@ -384,7 +399,8 @@ impl BlockDevice for SimDevice {
     }
 
     fn read(&mut self, block: BlockId, offset: u32, buf: &mut [u8]) -> Result<(), SimError> {
-        check_access(&self.cfg.geometry, block, offset, buf.len(), false).map_err(SimError::Access)?;
+        check_access(&self.cfg.geometry, block, offset, buf.len(), false)
+            .map_err(SimError::Access)?;
         self.next_op()?;
         let i = self.index(block, offset);
         let src = self
@@ -399,7 +415,8 @@ impl BlockDevice for SimDevice {
     }
 
     fn program(&mut self, block: BlockId, offset: u32, data: &[u8]) -> Result<(), SimError> {
-        check_access(&self.cfg.geometry, block, offset, data.len(), true).map_err(SimError::Access)?;
+        check_access(&self.cfg.geometry, block, offset, data.len(), true)
+            .map_err(SimError::Access)?;
         self.next_op()?;
         let at = self.index(block, offset);
         if let Some(k) = (0..data.len()).find(|&k| self.live.is_programmed(at + k)) {
@@ -454,8 +471,13 @@ impl BlockDevice for SimDevice {
             self.cut(None);
             return Err(SimError::PowerLost);
         }
-        self.pending.clear();
-        self.durable = self.live.clone();
+        let bs = self.cfg.geometry.block_size as usize;
+        for op in core::mem::take(&mut self.pending) {
+            match op {
+                Pending::Program { at, data } => self.durable.program(at, &data),
+                Pending::Erase { at } => self.durable.erase(at, bs, self.cfg.erase_fill),
+            }
+        }
         Ok(())
     }
 }
@@ -478,11 +500,23 @@ mod tests {
         d.program(1, 0, &[1, 2, 3, 4]).unwrap();
         assert_eq!(
             d.program(1, 0, &[1, 2, 3, 4]),
-            Err(SimError::ProgramTwice { block: 1, offset: 0 })
+            Err(SimError::ProgramTwice {
+                block: 1,
+                offset: 0
+            })
         );
-        assert_eq!(d.program(1, 2, &[1, 2, 3, 4]), Err(SimError::Access(AccessError::Misaligned)));
-        assert_eq!(d.program(1, 510, &[1, 2]), Err(SimError::Access(AccessError::Misaligned)));
-        assert_eq!(d.program(1, 508, &[0; 8]), Err(SimError::Access(AccessError::OutOfRange)));
+        assert_eq!(
+            d.program(1, 2, &[1, 2, 3, 4]),
+            Err(SimError::Access(AccessError::Misaligned))
+        );
+        assert_eq!(
+            d.program(1, 510, &[1, 2]),
+            Err(SimError::Access(AccessError::Misaligned))
+        );
+        assert_eq!(
+            d.program(1, 508, &[0; 8]),
+            Err(SimError::Access(AccessError::OutOfRange))
+        );
         d.erase(1).unwrap();
         d.program(1, 0, &[1, 2, 3, 4]).unwrap();
     }

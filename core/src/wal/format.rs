@@ -152,8 +152,14 @@ pub struct Fragment {
 }
 
 /// Encodes a fragment header for `payload` into `out` (16 bytes).
-pub fn encode_fragment(out: &mut [u8; FRAG_HEADER_LEN as usize], stamp: u64, f: &Fragment, payload: &[u8]) {
-    let len_flags = (f.len & MAX_FRAG_LEN) | ((f.kind as u32) << 28) | (u32::from(f.group_start) << 31);
+pub fn encode_fragment(
+    out: &mut [u8; FRAG_HEADER_LEN as usize],
+    stamp: u64,
+    f: &Fragment,
+    payload: &[u8],
+) {
+    let len_flags =
+        (f.len & MAX_FRAG_LEN) | ((f.kind as u32) << 28) | (u32::from(f.group_start) << 31);
     out[4..8].copy_from_slice(&len_flags.to_le_bytes());
     out[8..16].copy_from_slice(&f.lsn.to_le_bytes());
     let mut c = Crc32c::new();
@@ -231,7 +237,11 @@ mod tests {
         b.extend_from_slice(payload);
         b.extend_from_slice(&[0xff; 8]);
         assert_eq!(decode_fragment(&b, 77), Some((f, &payload[..])));
-        assert_eq!(decode_fragment(&b, 78), None, "a stale stamp never validates");
+        assert_eq!(
+            decode_fragment(&b, 78),
+            None,
+            "a stale stamp never validates"
+        );
         for bit in 0..(b.len() - 8) * 8 {
             let mut d = b.clone();
             d[bit / 8] ^= 1 << (bit % 8);

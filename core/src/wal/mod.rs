@@ -29,7 +29,9 @@ pub use replay::{ReplayReport, replay};
 use crate::error::Error;
 use crate::layout::Allocator;
 use crate::storage::{BlockDevice, BlockId, Geometry};
-use format::{BlockHeader, FRAG_HEADER_LEN, FLAG_CONTINUES, Fragment, HEADER_LEN, Kind, encode_fragment};
+use format::{
+    BlockHeader, FLAG_CONTINUES, FRAG_HEADER_LEN, Fragment, HEADER_LEN, Kind, encode_fragment,
+};
 
 /// Log sequence number: the position of a record in the log, from 1.
 pub type Lsn = u64;
@@ -265,13 +267,21 @@ impl Wal {
     /// block's end) with a padding fragment, or with zeros where fewer than a
     /// fragment header's bytes are left before the block's end (readers stop
     /// there).
-    fn program_buffered<D: BlockDevice>(&mut self, dev: &mut D, to_block_end: bool) -> Result<(), Error<D::Error>> {
+    fn program_buffered<D: BlockDevice>(
+        &mut self,
+        dev: &mut D,
+        to_block_end: bool,
+    ) -> Result<(), Error<D::Error>> {
         if self.tail.buf.is_empty() {
             return Ok(());
         }
         let bs = self.geo.block_size;
         let fill = self.fill();
-        let mut end = if to_block_end { bs } else { self.geo.align_up(fill) };
+        let mut end = if to_block_end {
+            bs
+        } else {
+            self.geo.align_up(fill)
+        };
         if end > fill && end - fill < FRAG_HEADER_LEN {
             end = self.geo.align_up(fill + FRAG_HEADER_LEN).min(bs);
         }
@@ -289,7 +299,9 @@ impl Wal {
             self.tail.buf.extend_from_slice(&hdr);
             self.tail.buf.extend_from_slice(&zeros);
         } else {
-            self.tail.buf.resize((end - self.tail.programmed) as usize, 0);
+            self.tail
+                .buf
+                .resize((end - self.tail.programmed) as usize, 0);
         }
         self.program_raw(dev)
     }
@@ -316,7 +328,15 @@ impl Wal {
         self.durable_lsn = lsn - 1;
         self.group_start = true;
         let prev = self.tail.header;
-        self.open_block(dev, alloc, prev.next, prev.seq + 1, prev.stamp, lsn, continues)
+        self.open_block(
+            dev,
+            alloc,
+            prev.next,
+            prev.seq + 1,
+            prev.stamp,
+            lsn,
+            continues,
+        )
     }
 
     /// Makes every appended record durable with one device sync; returns the

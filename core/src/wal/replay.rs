@@ -35,9 +35,9 @@ pub struct ReplayReport {
     pub replayed: u64,
     /// Records at or below the checkpoint that were skipped.
     pub skipped: u64,
-    /// Whether the tail ended in a torn (invalid) fragment rather than in
-    /// unwritten space.
-    pub torn_tail: bool,
+    /// Offset in the tail block where valid fragments end. Whatever follows
+    /// is unwritten or torn: erased bytes are never trusted to tell which.
+    pub tail_offset: u32,
     /// Valid fragments found after the torn point of the tail, discarded.
     pub discarded_fragments: u32,
 }
@@ -49,10 +49,12 @@ struct Partial {
 }
 
 fn header_of<E>(buf: &[u8]) -> Result<Option<BlockHeader>, Error<E>> {
-    BlockHeader::decode(buf.get(..HEADER_LEN as usize).unwrap_or_default()).map_err(|v| Error::UnsupportedVersion {
-        what: "WAL block",
-        found: u32::from(v),
-        supported: u32::from(super::format::VERSION),
+    BlockHeader::decode(buf.get(..HEADER_LEN as usize).unwrap_or_default()).map_err(|v| {
+        Error::UnsupportedVersion {
+            what: "WAL block",
+            found: u32::from(v),
+            supported: u32::from(super::format::VERSION),
+        }
     })
 }
 
@@ -86,7 +88,7 @@ where
         next_lsn: 0,
         replayed: 0,
         skipped: 0,
-        torn_tail: false,
+        tail_offset: 0,
         discarded_fragments: 0,
     };
     let mut expected: Lsn = hdr.first_lsn;
@@ -206,8 +208,8 @@ where
         }
 
         // `block` is the tail.
+        report.tail_offset = pos;
         if stopped_invalid {
-            report.torn_tail = true;
             let mut q = pos + 1;
             while bs - q >= FRAG_HEADER_LEN {
                 let rest = buf.get(q as usize..).unwrap_or_default();
