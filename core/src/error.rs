@@ -72,6 +72,10 @@ pub enum Error<E> {
     /// An earlier device error left the in-memory state unsure of what is on
     /// media; nothing more is written until the store is reopened.
     Poisoned,
+    /// The database named does not exist.
+    DatabaseNotFound,
+    /// A database name is empty or longer than `max_name_len`.
+    InvalidName,
 }
 
 impl<E> From<Corruption> for Error<E> {
@@ -117,6 +121,10 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
             }
             Error::Poisoned => {
                 f.write_str("an earlier storage error stopped writes; reopen the store")
+            }
+            Error::DatabaseNotFound => f.write_str("database not found"),
+            Error::InvalidName => {
+                f.write_str("invalid database name (empty or longer than max_name_len)")
             }
         }
     }

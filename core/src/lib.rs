@@ -10,9 +10,16 @@
 //! |---|---|
 //! | [`storage`] | the [`storage::BlockDevice`] trait (NOR semantics, power-loss contract) and devices |
 //! | [`layout`] | superblock commit slots and the block allocator |
+//! | [`codec`] | column codecs of a chunk: timestamps, f64, i64, u64, bool |
 //! | [`wal`] | append-only log of records in a chain of stamped blocks; group commit |
 //! | [`manifest`] | the committed state: WAL head, tables; copy-on-write |
 //! | [`store`] | ties the above into durable appends, replay, checkpoints and commits |
+//! | [`catalog`] | databases, series (measurement, tags, field), tag index, limits |
+//! | [`memtable`] | recent points per series in RAM, exact byte accounting |
+//! | [`sstable`] | immutable tables: compressed chunks, statistics, index |
+//! | [`query`] | selection, merge (last write wins), window aggregates |
+//! | [`db`] | [`Db`]: open/recover, write, sync, flush, query |
+//! | [`lineproto`] | InfluxDB line protocol parser: zero-copy, per-line errors, buffers and `embedded_io` streams |
 //!
 //! Every on-media structure is described byte by byte in `docs/format/`.
 //!
@@ -31,15 +38,27 @@ extern crate alloc;
 #[macro_use]
 mod fmt;
 
+pub mod catalog;
+pub mod codec;
 pub mod crc;
+pub mod db;
 pub mod error;
 pub mod layout;
+pub mod lineproto;
 pub mod manifest;
+pub mod memtable;
+pub mod query;
+pub mod sstable;
 pub mod storage;
 pub mod store;
+pub mod value;
+pub mod varint;
 pub mod wal;
 
+pub use db::{Db, DbConfig, PointError, WriteBatch, WriteOutcome};
 pub use error::{Corruption, Error};
+pub use query::{Aggregation, Query, QueryResult};
 pub use storage::{BlockDevice, BlockId, Geometry};
 pub use store::{OpenReport, Store, StoreConfig};
+pub use value::{FieldType, SeriesId, Value};
 pub use wal::Lsn;

@@ -55,6 +55,126 @@ pub struct OpenReport {
     pub wal_blocks: u32,
 }
 
+/// A store half-opened: superblock and manifest read, WAL not yet replayed.
+#[derive(Debug)]
+pub struct Opening<D: BlockDevice> {
+    dev: D,
+    cfg: StoreConfig,
+    rec: CommitRecord,
+    sb: SuperblockLog,
+    manifest: Manifest,
+    manifest_blocks: Vec<BlockId>,
+    manifest_len: usize,
+}
+
+impl<D: BlockDevice> Opening<D> {
+    /// The committed manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The device, for reading what the manifest references.
+    pub fn device_mut(&mut self) -> &mut D {
+        &mut self.dev
+    }
+
+    /// Replays the WAL (`deliver(lsn, payload)` for every record above the
+    /// checkpoint, in order), rebuilds the free set, and commits the new
+    /// open epoch before anything else is written.
+    pub fn finish<F>(self, deliver: F) -> Result<(Store<D>, OpenReport), Error<D::Error>>
+    where
+        F: FnMut(Lsn, &[u8]) -> Result<(), Error<D::Error>>,
+    {
+        let Opening {
+            mut dev,
+            cfg,
+            rec,
+            sb,
+            manifest,
+            manifest_blocks,
+            manifest_len,
+        } = self;
+        let geo = dev.geometry();
+        let replay = wal::replay(&mut dev, &manifest.wal, cfg.max_record_len, deliver)?;
+
+        let mut alloc = Allocator::new(
+            geo.block_count,
+            manifest.alloc_cursor,
+            reserve_for(&geo, manifest_len),
+        );
+        let mut claim = |b: BlockId, what: &'static str| -> Result<(), Error<D::Error>> {
+            if !alloc.mark_used(b) {
+                corrupted!(what, b, 0);
+            }
+            Ok(())
+        };
+        for b in SUPERBLOCK_BLOCKS {
+            claim(b, "block map (superblock)")?;
+        }
+        for &b in &manifest_blocks {
+            claim(b, "block map (manifest)")?;
+        }
+        for t in &manifest.tables {
+            for b in t.blocks() {
+                claim(b, "block map (table)")?;
+            }
+        }
+        for s in &manifest.catalog {
+            for b in s.blocks() {
+                claim(b, "block map (catalog)")?;
+            }
+        }
+        for c in &replay.chain {
+            claim(c.block, "block map (WAL)")?;
+        }
+        let Some(tail) = replay.chain.back().copied() else {
+            corrupted!("WAL chain", manifest.wal.block, 0);
+        };
+        claim(tail.header.next, "block map (WAL reserve)")?;
+
+        let mut meta = Meta {
+            alloc,
+            sb,
+            generation: rec.generation,
+            manifest: manifest.clone(),
+            manifest_blocks,
+            arena: Arena::default(),
+            geo,
+        };
+        let mut next = manifest;
+        next.epoch = next.epoch.wrapping_add(1);
+        meta.commit(&mut dev, next)?;
+
+        let report = OpenReport {
+            generation: meta.generation,
+            replayed: replay.replayed,
+            skipped: replay.skipped,
+            tail_offset: replay.tail_offset,
+            discarded_fragments: replay.discarded_fragments,
+            wal_blocks: replay.chain.len() as u32,
+        };
+        let wal = Wal::start(
+            &mut dev,
+            &mut meta.alloc,
+            replay.chain,
+            tail.header.next,
+            Some(&tail.header),
+            replay.next_lsn,
+            meta.manifest.epoch,
+            cfg.max_record_len,
+        )?;
+        Ok((
+            Store {
+                dev,
+                meta,
+                wal,
+                poisoned: false,
+            },
+            report,
+        ))
+    }
+}
+
 /// The committed metadata and the machinery that commits it.
 #[derive(Debug)]
 struct Meta {
@@ -182,13 +302,20 @@ impl<D: BlockDevice> Store<D> {
     /// Opens the store on `dev`, calling `deliver(lsn, payload)` for every WAL
     /// record above the checkpoint, in order.
     pub fn open<F>(
-        mut dev: D,
+        dev: D,
         cfg: StoreConfig,
         deliver: F,
     ) -> Result<(Self, OpenReport), Error<D::Error>>
     where
         F: FnMut(Lsn, &[u8]) -> Result<(), Error<D::Error>>,
     {
+        Self::begin_open(dev, cfg)?.finish(deliver)
+    }
+
+    /// First half of [`Store::open`]: reads the superblock and the manifest.
+    /// The caller may read what the manifest references (through
+    /// [`Opening::device_mut`]) before replaying the WAL with [`Opening::finish`].
+    pub fn begin_open(mut dev: D, cfg: StoreConfig) -> Result<Opening<D>, Error<D::Error>> {
         let geo = dev.geometry();
         if !geo.is_valid() {
             return Err(Error::InvalidGeometry(geo));
@@ -209,78 +336,15 @@ impl<D: BlockDevice> Store<D> {
         let max_manifest = u32::try_from(geo.capacity_bytes()).unwrap_or(u32::MAX);
         let (bytes, manifest_blocks) = blob::read(&mut dev, &rec.manifest, max_manifest)?;
         let manifest = Manifest::decode(&bytes, (rec.manifest.block, rec.manifest.offset))?;
-        let replay = wal::replay(&mut dev, &manifest.wal, cfg.max_record_len, deliver)?;
-
-        let mut alloc = Allocator::new(
-            geo.block_count,
-            manifest.alloc_cursor,
-            reserve_for(&geo, bytes.len()),
-        );
-        let mut claim = |b: BlockId, what: &'static str| -> Result<(), Error<D::Error>> {
-            if !alloc.mark_used(b) {
-                corrupted!(what, b, 0);
-            }
-            Ok(())
-        };
-        for b in SUPERBLOCK_BLOCKS {
-            claim(b, "block map (superblock)")?;
-        }
-        for &b in &manifest_blocks {
-            claim(b, "block map (manifest)")?;
-        }
-        for t in &manifest.tables {
-            for b in t.blocks() {
-                claim(b, "block map (table)")?;
-            }
-        }
-        for c in &replay.chain {
-            claim(c.block, "block map (WAL)")?;
-        }
-        let Some(tail) = replay.chain.back().copied() else {
-            corrupted!("WAL chain", manifest.wal.block, 0);
-        };
-        claim(tail.header.next, "block map (WAL reserve)")?;
-
-        let mut meta = Meta {
-            alloc,
+        Ok(Opening {
+            dev,
+            cfg,
+            rec,
             sb,
-            generation: rec.generation,
-            manifest: manifest.clone(),
+            manifest,
             manifest_blocks,
-            arena: Arena::default(),
-            geo,
-        };
-        let mut next = manifest;
-        next.epoch = next.epoch.wrapping_add(1);
-        meta.commit(&mut dev, next)?;
-
-        let report = OpenReport {
-            generation: meta.generation,
-            replayed: replay.replayed,
-            skipped: replay.skipped,
-            tail_offset: replay.tail_offset,
-            discarded_fragments: replay.discarded_fragments,
-            wal_blocks: replay.chain.len() as u32,
-        };
-        let wal = Wal::start(
-            &mut dev,
-            &mut meta.alloc,
-            replay.chain,
-            tail.header.next,
-            Some(&tail.header),
-            replay.next_lsn,
-            meta.manifest.epoch,
-            cfg.max_record_len,
-        )?;
-        Ok((
-            Self {
-                dev,
-                meta,
-                wal,
-                poisoned: false,
-            },
-            report,
-        ))
+            manifest_len: bytes.len(),
+        })
     }
 
     fn guard<T>(&mut self, r: Result<T, Error<D::Error>>) -> Result<T, Error<D::Error>> {
@@ -423,6 +487,20 @@ impl<D: BlockDevice> Store<D> {
     /// references.
     pub fn release_uncommitted(&mut self, block: BlockId) {
         self.meta.alloc.release_now(block);
+    }
+
+    /// The device and the allocator, for writing a table or segment (the
+    /// allocator hands out blocks as a `BlockSource`). Blocks taken and not
+    /// committed must be given back with [`Store::release_uncommitted`].
+    pub fn writer_parts(&mut self) -> Result<(&mut D, &mut Allocator), Error<D::Error>> {
+        self.check()?;
+        Ok((&mut self.dev, &mut self.meta.alloc))
+    }
+
+    /// Marks the store failed after a device error outside its own methods
+    /// (a table write through [`Store::writer_parts`]).
+    pub fn poison(&mut self) {
+        self.poisoned = true;
     }
 
     /// Erases a block taken with [`Store::alloc_block`].

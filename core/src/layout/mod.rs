@@ -7,6 +7,7 @@
 //! crash can never leak a block.
 
 pub mod alloc;
+pub mod stream;
 pub mod superblock;
 
 pub use alloc::Allocator;

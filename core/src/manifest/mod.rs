@@ -78,6 +78,26 @@ impl TableEntry {
     }
 }
 
+/// One catalog segment: series and databases persisted by a flush.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentEntry {
+    /// Unique, increasing (shares the table id counter).
+    pub id: u64,
+    /// Series defined in it.
+    pub series: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// The blocks holding it, in order.
+    pub extents: Vec<Extent>,
+}
+
+impl SegmentEntry {
+    /// Every block of the segment.
+    pub fn blocks(&self) -> impl Iterator<Item = BlockId> + '_ {
+        self.extents.iter().flat_map(Extent::blocks)
+    }
+}
+
 /// The committed state of the store.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -94,6 +114,8 @@ pub struct Manifest {
     pub next_series_id: u64,
     /// Live tables, oldest first.
     pub tables: Vec<TableEntry>,
+    /// Catalog segments, oldest first.
+    pub catalog: Vec<SegmentEntry>,
 }
 
 impl Manifest {
@@ -157,6 +179,15 @@ mod tests {
                 extents: vec![Extent {
                     start: 20,
                     count: 2,
+                }],
+            }],
+            catalog: vec![SegmentEntry {
+                id: 6,
+                series: 40,
+                len: 900,
+                extents: vec![Extent {
+                    start: 30,
+                    count: 1,
                 }],
             }],
         };

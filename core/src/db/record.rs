@@ -1,0 +1,217 @@
+//! The engine's WAL records (`docs/format/wal.md`, "Record payloads").
+//!
+//! A write record carries the definitions of the series it creates, then its
+//! points: series id and timestamp as zigzag deltas from the previous point,
+//! the value by type (float: 8 bytes; integer: zigzag varint; unsigned:
+//! varint; boolean: one byte). Replaying it needs nothing but the catalog
+//! state the earlier records built.
+
+use alloc::vec::Vec;
+
+use crate::value::{FieldType, SeriesId};
+use crate::varint::{Reader, Truncated, put_i64, put_u64, zigzag};
+
+/// Record format version.
+pub const VERSION: u8 = 1;
+/// A batch of points.
+pub const KIND_WRITE: u8 = 1;
+/// A database created.
+pub const KIND_CREATE_DB: u8 = 2;
+
+/// Builds one write record.
+#[derive(Debug, Default)]
+pub struct WriteRecord {
+    defs: Vec<u8>,
+    n_defs: u64,
+    points: Vec<u8>,
+    n_points: u64,
+    prev_id: SeriesId,
+    prev_ts: i64,
+}
+
+impl WriteRecord {
+    /// Bytes so far.
+    pub fn len(&self) -> usize {
+        self.defs.len() + self.points.len() + 24
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.n_defs == 0 && self.n_points == 0
+    }
+
+    /// Adds a series definition.
+    pub fn def(
+        &mut self,
+        id: SeriesId,
+        db: &str,
+        measurement: &str,
+        tags: &[(&str, &str)],
+        field: &str,
+        ty: FieldType,
+    ) {
+        let s = |b: &mut Vec<u8>, x: &str| {
+            put_u64(b, x.len() as u64);
+            b.extend_from_slice(x.as_bytes());
+        };
+        put_u64(&mut self.defs, id);
+        s(&mut self.defs, db);
+        s(&mut self.defs, measurement);
+        put_u64(&mut self.defs, tags.len() as u64);
+        for (k, v) in tags {
+            s(&mut self.defs, k);
+            s(&mut self.defs, v);
+        }
+        s(&mut self.defs, field);
+        self.defs.push(ty as u8);
+        self.n_defs += 1;
+    }
+
+    /// Adds a point.
+    #[inline]
+    pub fn point(&mut self, id: SeriesId, ts: i64, ty: FieldType, bits: u64) {
+        put_i64(&mut self.points, id.wrapping_sub(self.prev_id) as i64);
+        put_i64(&mut self.points, ts.wrapping_sub(self.prev_ts));
+        match ty {
+            FieldType::Float => self.points.extend_from_slice(&bits.to_le_bytes()),
+            FieldType::Integer => put_u64(&mut self.points, zigzag(bits as i64)),
+            FieldType::Unsigned => put_u64(&mut self.points, bits),
+            FieldType::Boolean => self.points.push(u8::from(bits != 0)),
+        }
+        self.prev_id = id;
+        self.prev_ts = ts;
+        self.n_points += 1;
+    }
+
+    /// The payload; the builder is left empty for reuse.
+    pub fn take(&mut self, out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(self.len());
+        out.push(VERSION);
+        out.push(KIND_WRITE);
+        put_u64(out, self.n_defs);
+        out.extend_from_slice(&self.defs);
+        put_u64(out, self.n_points);
+        out.extend_from_slice(&self.points);
+        self.defs.clear();
+        self.points.clear();
+        self.n_defs = 0;
+        self.n_points = 0;
+        self.prev_id = 0;
+        self.prev_ts = 0;
+    }
+}
+
+/// A create-database record.
+pub fn create_db(name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 8);
+    out.push(VERSION);
+    out.push(KIND_CREATE_DB);
+    put_u64(&mut out, name.len() as u64);
+    out.extend_from_slice(name.as_bytes());
+    out
+}
+
+/// A series definition read from a record.
+#[derive(Debug)]
+pub struct Def<'a> {
+    /// Series id.
+    pub id: SeriesId,
+    /// Database.
+    pub db: &'a str,
+    /// Measurement.
+    pub measurement: &'a str,
+    /// Tags, sorted by key.
+    pub tags: Vec<(&'a str, &'a str)>,
+    /// Field.
+    pub field: &'a str,
+    /// Type.
+    pub ty: FieldType,
+}
+
+/// What a record asks the engine to do, streamed to these callbacks.
+pub trait Apply<'a> {
+    /// The error.
+    type Error;
+    /// Maps a decoding failure to the error.
+    fn bad(&mut self, at: usize) -> Self::Error;
+    /// A database was created.
+    fn create_db(&mut self, name: &'a str) -> Result<(), Self::Error>;
+    /// A series was defined.
+    fn def(&mut self, d: Def<'a>) -> Result<(), Self::Error>;
+    /// The type of a series, for decoding its values.
+    fn type_of(&mut self, id: SeriesId) -> Option<FieldType>;
+    /// A point.
+    fn point(&mut self, id: SeriesId, ts: i64, bits: u64) -> Result<(), Self::Error>;
+}
+
+const MAX_NAME: usize = 1 << 16;
+
+/// Decodes a record and streams it to `a`.
+pub fn apply<'a, A: Apply<'a>>(payload: &'a [u8], a: &mut A) -> Result<(), A::Error> {
+    let mut r = Reader::new(payload);
+    let res: Result<(), Result<Truncated, A::Error>> = (|| {
+        let version = r.u8().map_err(Ok)?;
+        if version != VERSION {
+            return Err(Ok(Truncated { offset: 0 }));
+        }
+        match r.u8().map_err(Ok)? {
+            KIND_CREATE_DB => a.create_db(r.str(MAX_NAME).map_err(Ok)?).map_err(Err),
+            KIND_WRITE => {
+                let n_defs = r.u64().map_err(Ok)?;
+                for _ in 0..n_defs {
+                    let id = r.u64().map_err(Ok)?;
+                    let db = r.str(MAX_NAME).map_err(Ok)?;
+                    let measurement = r.str(MAX_NAME).map_err(Ok)?;
+                    let n_tags = r.u64().map_err(Ok)?;
+                    if n_tags > r.remaining() as u64 {
+                        return Err(Ok(Truncated { offset: r.pos() }));
+                    }
+                    let mut tags = Vec::with_capacity(n_tags as usize);
+                    for _ in 0..n_tags {
+                        let k = r.str(MAX_NAME).map_err(Ok)?;
+                        let v = r.str(MAX_NAME).map_err(Ok)?;
+                        tags.push((k, v));
+                    }
+                    let field = r.str(MAX_NAME).map_err(Ok)?;
+                    let at = r.pos();
+                    let ty = FieldType::from_u8(r.u8().map_err(Ok)?)
+                        .ok_or(Ok(Truncated { offset: at }))?;
+                    a.def(Def {
+                        id,
+                        db,
+                        measurement,
+                        tags,
+                        field,
+                        ty,
+                    })
+                    .map_err(Err)?;
+                }
+                let n = r.u64().map_err(Ok)?;
+                let (mut id, mut ts) = (0u64, 0i64);
+                for _ in 0..n {
+                    id = id.wrapping_add(r.i64().map_err(Ok)? as u64);
+                    ts = ts.wrapping_add(r.i64().map_err(Ok)?);
+                    let at = r.pos();
+                    let bits = match a.type_of(id).ok_or(Ok(Truncated { offset: at }))? {
+                        FieldType::Float => r.u64_le().map_err(Ok)?,
+                        FieldType::Integer => crate::varint::unzigzag(r.u64().map_err(Ok)?) as u64,
+                        FieldType::Unsigned => r.u64().map_err(Ok)?,
+                        FieldType::Boolean => u64::from(r.u8().map_err(Ok)? != 0),
+                    };
+                    a.point(id, ts, bits).map_err(Err)?;
+                }
+                if r.remaining() != 0 {
+                    return Err(Ok(Truncated { offset: r.pos() }));
+                }
+                Ok(())
+            }
+            _ => Err(Ok(Truncated { offset: 1 })),
+        }
+    })();
+    match res {
+        Ok(()) => Ok(()),
+        Err(Ok(t)) => Err(a.bad(t.offset)),
+        Err(Err(e)) => Err(e),
+    }
+}

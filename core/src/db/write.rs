@@ -1,0 +1,421 @@
+//! The write path: validate each point, resolve its series (creating them),
+//! log the batch to the WAL, then apply it to the memtable.
+//!
+//! A point that fails validation is rejected whole and nothing of it is
+//! written; the rest of the batch goes on (InfluxDB's partial-write
+//! semantics). Points are applied to the memtable only after the WAL record
+//! holding them was appended.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::Db;
+use super::batch::{PointView, WriteBatch};
+use crate::catalog::SeriesIdx;
+use crate::error::Error;
+use crate::storage::BlockDevice;
+use crate::value::{FieldType, SeriesId, Value};
+use crate::wal::Lsn;
+
+/// Why one point of a batch was rejected. Each names what to fix.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PointError {
+    /// The measurement name is empty.
+    EmptyMeasurement,
+    /// A tag key is empty.
+    EmptyTagKey,
+    /// A tag has an empty value.
+    EmptyTagValue {
+        /// The tag key.
+        key: String,
+    },
+    /// A field key is empty.
+    EmptyFieldKey,
+    /// The point has no field.
+    NoFields,
+    /// A name or value is not valid UTF-8.
+    NotUtf8 {
+        /// Which part.
+        what: &'static str,
+    },
+    /// A measurement, tag key or field key is longer than the limit.
+    NameTooLong {
+        /// Which kind of name.
+        what: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit (`max_name_len`).
+        max: usize,
+    },
+    /// A tag value is longer than the limit.
+    TagValueTooLong {
+        /// The tag key.
+        key: String,
+        /// The value's length in bytes.
+        len: usize,
+        /// The limit (`max_tag_value_len`).
+        max: usize,
+    },
+    /// More tags than the limit.
+    TooManyTags {
+        /// Tags on the point.
+        count: usize,
+        /// The limit (`max_tags_per_point`).
+        max: usize,
+    },
+    /// More fields than the limit.
+    TooManyFields {
+        /// Fields on the point.
+        count: usize,
+        /// The limit (`max_fields_per_point`).
+        max: usize,
+    },
+    /// Two tags with one key.
+    DuplicateTag {
+        /// The key.
+        key: String,
+    },
+    /// `time` used as a tag or field key.
+    ReservedKey {
+        /// "tag key" or "field key".
+        what: &'static str,
+    },
+    /// A float field is NaN or infinite.
+    NotFinite {
+        /// The field.
+        field: String,
+    },
+    /// A string field value: not stored by this version.
+    StringField {
+        /// The field.
+        field: String,
+    },
+    /// The field already has another type in this measurement.
+    TypeConflict {
+        /// The measurement.
+        measurement: String,
+        /// The field.
+        field: String,
+        /// The type it has.
+        existing: FieldType,
+        /// The type this point has.
+        got: FieldType,
+    },
+    /// Creating the series would exceed the series limit.
+    SeriesLimit {
+        /// The limit (`max_series`).
+        max: usize,
+    },
+}
+
+impl fmt::Display for PointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PointError::EmptyMeasurement => f.write_str("empty measurement name"),
+            PointError::EmptyTagKey => f.write_str("empty tag key"),
+            PointError::EmptyTagValue { key } => write!(f, "tag \"{key}\" has an empty value"),
+            PointError::EmptyFieldKey => f.write_str("empty field key"),
+            PointError::NoFields => f.write_str("point has no fields"),
+            PointError::NotUtf8 { what } => write!(f, "{what} is not valid UTF-8"),
+            PointError::NameTooLong { what, len, max } => {
+                write!(
+                    f,
+                    "{what} is {len} bytes, over the limit of {max} (max_name_len)"
+                )
+            }
+            PointError::TagValueTooLong { key, len, max } => {
+                write!(
+                    f,
+                    "value of tag \"{key}\" is {len} bytes, over the limit of {max} (max_tag_value_len)"
+                )
+            }
+            PointError::TooManyTags { count, max } => {
+                write!(
+                    f,
+                    "point has {count} tags, over the limit of {max} (max_tags_per_point)"
+                )
+            }
+            PointError::TooManyFields { count, max } => {
+                write!(
+                    f,
+                    "point has {count} fields, over the limit of {max} (max_fields_per_point)"
+                )
+            }
+            PointError::DuplicateTag { key } => write!(f, "duplicate tag key \"{key}\""),
+            PointError::ReservedKey { what } => write!(f, "\"time\" cannot be used as a {what}"),
+            PointError::NotFinite { field } => write!(f, "field \"{field}\" is NaN or infinite"),
+            PointError::StringField { field } => {
+                write!(
+                    f,
+                    "field \"{field}\" is a string; string values are not stored (use a tag or a number)"
+                )
+            }
+            PointError::TypeConflict {
+                measurement,
+                field,
+                existing,
+                got,
+            } => write!(
+                f,
+                "field type conflict: field \"{field}\" of measurement \"{measurement}\" is {}, this point has {}",
+                existing.name(),
+                got.name()
+            ),
+            PointError::SeriesLimit { max } => {
+                write!(
+                    f,
+                    "creating this series would exceed the limit of {max} series (max_series)"
+                )
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+extern crate std;
+#[cfg(feature = "std")]
+impl std::error::Error for PointError {}
+
+/// What a write did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WriteOutcome {
+    /// LSN of the last WAL record written (0 if nothing was written).
+    pub lsn: Lsn,
+    /// Field values written.
+    pub points: u64,
+    /// Rejected points: their index in the batch and why.
+    pub rejected: Vec<(usize, PointError)>,
+}
+
+fn utf8<'a>(s: Option<&'a str>, what: &'static str) -> Result<&'a str, PointError> {
+    s.ok_or(PointError::NotUtf8 { what })
+}
+
+impl<D: BlockDevice> Db<D> {
+    /// Writes a batch to database `db`. Each bad point is rejected (see
+    /// [`WriteOutcome::rejected`]) and the others are written. Durable after
+    /// [`Db::sync`]. Flushes when the memtable budget is reached (unless
+    /// `auto_flush` is off).
+    pub fn write(&mut self, db: &str, batch: &WriteBatch) -> Result<WriteOutcome, Error<D::Error>> {
+        if self.store.is_poisoned() {
+            return Err(Error::Poisoned);
+        }
+        let dbi = self.catalog.db(db).ok_or(Error::DatabaseNotFound)?;
+        let mut out = WriteOutcome::default();
+        let mut tags: Vec<(&str, &str)> = Vec::with_capacity(16);
+        let mut fields: Vec<(&str, Option<Value>, Option<SeriesIdx>)> = Vec::with_capacity(16);
+        let text = batch.text();
+        for (i, p) in batch.points().enumerate() {
+            match self.prepare_point(dbi, db, &p, text, &mut tags, &mut fields) {
+                Ok(n) => out.points += n,
+                Err(e) => out.rejected.push((i, e)),
+            }
+            if self.record.len() >= self.cfg.wal_record_bytes {
+                out.lsn = self.append_record()?;
+            }
+        }
+        if !self.record.is_empty() {
+            out.lsn = self.append_record()?;
+        }
+        self.counters.points_written += out.points;
+        self.counters.points_rejected += out.rejected.len() as u64;
+        if self.cfg.auto_flush && self.active.bytes() >= self.cfg.memtable_bytes {
+            self.flush()?;
+        }
+        Ok(out)
+    }
+
+    /// Appends the record being built and applies its points.
+    fn append_record(&mut self) -> Result<Lsn, Error<D::Error>> {
+        let mut payload = core::mem::take(&mut self.payload);
+        self.record.take(&mut payload);
+        let r = self.store.append(&payload);
+        self.payload = payload;
+        let lsn = r?;
+        for &(idx, id, ts, bits) in &self.pending {
+            self.active.insert(idx, id, ts, bits);
+        }
+        self.pending.clear();
+        self.active.note_lsn(lsn);
+        Ok(lsn)
+    }
+
+    /// Validates one point and adds it to the record being built; returns the
+    /// number of field values.
+    fn prepare_point<'a>(
+        &mut self,
+        dbi: u32,
+        db: &str,
+        p: &PointView<'a>,
+        text: Option<&'a str>,
+        tags: &mut Vec<(&'a str, &'a str)>,
+        fields: &mut Vec<(&'a str, Option<Value>, Option<SeriesIdx>)>,
+    ) -> Result<u64, PointError> {
+        let lim = *self.catalog.limits();
+        let measurement = utf8(p.measurement_str(text), "measurement name")?;
+        if measurement.is_empty() {
+            return Err(PointError::EmptyMeasurement);
+        }
+        if measurement.len() > lim.max_name_len {
+            return Err(PointError::NameTooLong {
+                what: "measurement name",
+                len: measurement.len(),
+                max: lim.max_name_len,
+            });
+        }
+        if p.tags().len() > lim.max_tags_per_point {
+            return Err(PointError::TooManyTags {
+                count: p.tags().len(),
+                max: lim.max_tags_per_point,
+            });
+        }
+        tags.clear();
+        for (k, v) in p.tags_str(text) {
+            let k = utf8(k, "tag key")?;
+            let v = utf8(v, "tag value")?;
+            if k.is_empty() {
+                return Err(PointError::EmptyTagKey);
+            }
+            if k.len() > lim.max_name_len {
+                return Err(PointError::NameTooLong {
+                    what: "tag key",
+                    len: k.len(),
+                    max: lim.max_name_len,
+                });
+            }
+            if k == "time" {
+                return Err(PointError::ReservedKey { what: "tag key" });
+            }
+            if v.is_empty() {
+                return Err(PointError::EmptyTagValue { key: k.to_string() });
+            }
+            if v.len() > lim.max_tag_value_len {
+                return Err(PointError::TagValueTooLong {
+                    key: k.to_string(),
+                    len: v.len(),
+                    max: lim.max_tag_value_len,
+                });
+            }
+            tags.push((k, v));
+        }
+        if !tags.is_sorted_by(|a, b| a.0 <= b.0) {
+            tags.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        }
+        if let Some(w) = tags.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
+            return Err(PointError::DuplicateTag {
+                key: w.first().map(|x| x.0).unwrap_or("").to_string(),
+            });
+        }
+        let nf = p.fields().len();
+        if nf == 0 {
+            return Err(PointError::NoFields);
+        }
+        if nf > lim.max_fields_per_point {
+            return Err(PointError::TooManyFields {
+                count: nf,
+                max: lim.max_fields_per_point,
+            });
+        }
+        fields.clear();
+        for (k, v) in p.fields_str(text) {
+            let k = utf8(k, "field key")?;
+            if k.is_empty() {
+                return Err(PointError::EmptyFieldKey);
+            }
+            if k.len() > lim.max_name_len {
+                return Err(PointError::NameTooLong {
+                    what: "field key",
+                    len: k.len(),
+                    max: lim.max_name_len,
+                });
+            }
+            if k == "time" {
+                return Err(PointError::ReservedKey { what: "field key" });
+            }
+            match v {
+                None => {
+                    return Err(PointError::StringField {
+                        field: k.to_string(),
+                    });
+                }
+                Some(Value::Float(x)) if !x.is_finite() => {
+                    return Err(PointError::NotFinite {
+                        field: k.to_string(),
+                    });
+                }
+                _ => {}
+            }
+            // A repeated field key: the last one wins.
+            if let Some(prev) = fields.iter_mut().find(|(f, _, _)| *f == k) {
+                prev.1 = v;
+            } else {
+                fields.push((k, v, None));
+            }
+        }
+
+        // Types, and how many series this point would create.
+        let tagset = self.catalog.find_tagset(dbi, measurement, tags);
+        let mut new_series = 0usize;
+        for (i, (f, v, sidx)) in fields.iter_mut().enumerate() {
+            let (f, v) = (*f, *v);
+            let got = v.map_or(FieldType::Float, |v| v.field_type());
+            *sidx = tagset.and_then(|t| self.catalog.find_field_hint(t, f, i));
+            let existing = sidx.and_then(|s| self.catalog.series(s)).map(|s| s.ty);
+            let existing = match existing {
+                Some(t) => Some(t),
+                None => {
+                    new_series += 1;
+                    self.catalog.field_type(dbi, measurement, f)
+                }
+            };
+            if let Some(e) = existing
+                && e != got
+            {
+                return Err(PointError::TypeConflict {
+                    measurement: measurement.to_string(),
+                    field: f.to_string(),
+                    existing: e,
+                    got,
+                });
+            }
+        }
+        if new_series > 0 && self.catalog.series_count() + new_series > lim.max_series {
+            return Err(PointError::SeriesLimit {
+                max: lim.max_series,
+            });
+        }
+
+        // Accepted: create what is missing, then log the points.
+        let t = match tagset {
+            Some(t) => t,
+            None => self.catalog.create_tagset(dbi, measurement, tags),
+        };
+        let ts = p.timestamp();
+        let mut n = 0;
+        for &(f, v, sidx) in fields.iter() {
+            let Some(v) = v else { continue };
+            let ty = v.field_type();
+            let idx: SeriesIdx = match sidx {
+                Some(s) => s,
+                None => {
+                    let Some(s) = self.catalog.create_series(t, f, ty, None) else {
+                        return Err(PointError::SeriesLimit {
+                            max: lim.max_series,
+                        });
+                    };
+                    let id = self.catalog.series(s).map_or(0, |m| m.id);
+                    self.record.def(id, db, measurement, tags, f, ty);
+                    s
+                }
+            };
+            let id: SeriesId = self.catalog.series(idx).map_or(0, |m| m.id);
+            let bits = v.to_bits();
+            self.record.point(id, ts, ty, bits);
+            self.pending.push((idx, id, ts, bits));
+            n += 1;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,295 @@
+//! Streaming table writer (bounded RAM; see the module docs of `sstable`).
+
+use alloc::vec::Vec;
+
+use super::format::{self, ChunkMeta, Footer, PAGE_TARGET, PageRef, encode_chunk_meta, encode_top};
+use super::stats::Stats;
+use crate::codec;
+use crate::error::Error;
+use crate::layout::stream::{BlockSource, StreamWriter};
+use crate::manifest::Extent;
+use crate::storage::BlockDevice;
+use crate::value::{FieldType, SeriesId};
+use crate::varint::put_u64;
+
+/// What a finished table holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSummary {
+    /// Stream length in bytes.
+    pub len: u64,
+    /// Blocks holding it.
+    pub extents: Vec<Extent>,
+    /// Smallest timestamp (i64::MAX if empty).
+    pub min_ts: i64,
+    /// Largest timestamp (i64::MIN if empty).
+    pub max_ts: i64,
+    /// Points written.
+    pub points: u64,
+    /// Series written.
+    pub series: u32,
+    /// Bytes of chunk data (timestamps and values, CRCs included).
+    pub chunk_bytes: u64,
+}
+
+/// Writes one table.
+#[derive(Debug)]
+pub struct TableWriter {
+    table_id: u64,
+    stream: StreamWriter,
+    page: Vec<u8>,
+    page_sections: u64,
+    page_first: Option<SeriesId>,
+    page_last: SeriesId,
+    section: Vec<u8>,
+    section_chunks: u64,
+    section_prev: Option<ChunkMeta>,
+    cur: Option<(SeriesId, FieldType)>,
+    last_id: Option<SeriesId>,
+    pages: Vec<PageRef>,
+    chunk: Vec<u8>,
+    f64s: Vec<f64>,
+    i64s: Vec<i64>,
+    bools: Vec<bool>,
+    min_ts: i64,
+    max_ts: i64,
+    points: u64,
+    series: u32,
+    chunk_bytes: u64,
+}
+
+/// `Err` for a misuse of the writer (a bug in the caller, reported, not panicked).
+fn misuse<E>(what: &'static str) -> Error<E> {
+    Error::Corrupted(crate::error::Corruption {
+        what,
+        block: 0,
+        offset: 0,
+    })
+}
+
+impl TableWriter {
+    /// A writer for table `table_id` on blocks of `block_size` bytes.
+    pub fn new(table_id: u64, block_size: u32) -> Self {
+        Self {
+            table_id,
+            stream: StreamWriter::new(block_size),
+            page: Vec::with_capacity(PAGE_TARGET * 2),
+            page_sections: 0,
+            page_first: None,
+            page_last: 0,
+            section: Vec::with_capacity(PAGE_TARGET),
+            section_chunks: 0,
+            section_prev: None,
+            cur: None,
+            last_id: None,
+            pages: Vec::new(),
+            chunk: Vec::new(),
+            f64s: Vec::new(),
+            i64s: Vec::new(),
+            bools: Vec::new(),
+            min_ts: i64::MAX,
+            max_ts: i64::MIN,
+            points: 0,
+            series: 0,
+            chunk_bytes: 0,
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.stream.len()
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.points == 0
+    }
+
+    /// Adds a series: `ts` strictly increasing, `bits` parallel; series ids
+    /// strictly increasing across calls. Empty series are skipped.
+    pub fn add_series<D: BlockDevice, S: BlockSource>(
+        &mut self,
+        dev: &mut D,
+        src: &mut S,
+        id: SeriesId,
+        ty: FieldType,
+        ts: &[i64],
+        bits: &[u64],
+    ) -> Result<(), Error<D::Error>> {
+        if ts.len() != bits.len() {
+            return Err(misuse("table writer: columns differ in length"));
+        }
+        if ts.is_empty() {
+            return Ok(());
+        }
+        if self.last_id.is_some_and(|l| id <= l) {
+            return Err(misuse("table writer: series out of order"));
+        }
+        self.last_id = Some(id);
+        self.cur = Some((id, ty));
+        self.series += 1;
+        for (t, b) in ts
+            .chunks(codec::MAX_CHUNK_POINTS)
+            .zip(bits.chunks(codec::MAX_CHUNK_POINTS))
+        {
+            self.add_chunk(dev, src, ty, t, b)?;
+        }
+        self.close_section();
+        if self.page.len() >= PAGE_TARGET {
+            self.flush_page(dev, src)?;
+        }
+        Ok(())
+    }
+
+    fn add_chunk<D: BlockDevice, S: BlockSource>(
+        &mut self,
+        dev: &mut D,
+        src: &mut S,
+        ty: FieldType,
+        ts: &[i64],
+        bits: &[u64],
+    ) -> Result<(), Error<D::Error>> {
+        let (Some(&min_ts), Some(&max_ts)) = (ts.first(), ts.last()) else {
+            return Ok(());
+        };
+        if ts.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
+            return Err(misuse("table writer: timestamps not strictly increasing"));
+        }
+        self.chunk.clear();
+        codec::encode_timestamps(ts, &mut self.chunk);
+        match ty {
+            FieldType::Float => {
+                self.f64s.clear();
+                self.f64s.extend(bits.iter().map(|&b| f64::from_bits(b)));
+                codec::encode_f64(&self.f64s, &mut self.chunk);
+            }
+            FieldType::Integer => {
+                self.i64s.clear();
+                self.i64s.extend(bits.iter().map(|&b| b as i64));
+                codec::encode_i64(&self.i64s, &mut self.chunk);
+            }
+            FieldType::Unsigned => codec::encode_u64(bits, &mut self.chunk),
+            FieldType::Boolean => {
+                self.bools.clear();
+                self.bools.extend(bits.iter().map(|&b| b != 0));
+                codec::encode_bool(&self.bools, &mut self.chunk);
+            }
+        }
+        let c = format::crc(self.table_id, &self.chunk);
+        self.chunk.extend_from_slice(&c.to_le_bytes());
+        let offset = self.stream.len();
+        let chunk = core::mem::take(&mut self.chunk);
+        let r = self.stream.write(dev, src, &chunk);
+        self.chunk = chunk;
+        r?;
+        let Some(stats) = Stats::compute(ty, bits) else {
+            return Ok(());
+        };
+        let meta = ChunkMeta {
+            offset,
+            len: self.chunk.len() as u32,
+            count: ts.len() as u32,
+            min_ts,
+            max_ts,
+            stats,
+        };
+        self.chunk_bytes += self.chunk.len() as u64;
+        encode_chunk_meta(&meta, self.section_prev.as_ref(), &mut self.section);
+        self.section_prev = Some(meta);
+        self.section_chunks += 1;
+        self.points += ts.len() as u64;
+        self.min_ts = self.min_ts.min(min_ts);
+        self.max_ts = self.max_ts.max(max_ts);
+        if self.section.len() >= PAGE_TARGET {
+            // A long series continues in a new section of the next page.
+            self.close_section();
+            self.flush_page(dev, src)?;
+        }
+        Ok(())
+    }
+
+    fn close_section(&mut self) {
+        if self.section_chunks == 0 {
+            return;
+        }
+        let Some((id, ty)) = self.cur else { return };
+        let prev = if self.page_first.is_some() {
+            self.page_last
+        } else {
+            0
+        };
+        put_u64(&mut self.page, id.wrapping_sub(prev));
+        self.page.push(ty as u8);
+        put_u64(&mut self.page, self.section_chunks);
+        self.page.extend_from_slice(&self.section);
+        self.section.clear();
+        self.section_chunks = 0;
+        self.section_prev = None;
+        self.page_sections += 1;
+        if self.page_first.is_none() {
+            self.page_first = Some(id);
+        }
+        self.page_last = id;
+    }
+
+    fn flush_page<D: BlockDevice, S: BlockSource>(
+        &mut self,
+        dev: &mut D,
+        src: &mut S,
+    ) -> Result<(), Error<D::Error>> {
+        let Some(first) = self.page_first else {
+            return Ok(());
+        };
+        let mut bytes = Vec::with_capacity(self.page.len() + 16);
+        put_u64(&mut bytes, self.page_sections);
+        bytes.extend_from_slice(&self.page);
+        let c = format::crc(self.table_id, &bytes);
+        bytes.extend_from_slice(&c.to_le_bytes());
+        let offset = self.stream.len();
+        self.stream.write(dev, src, &bytes)?;
+        self.pages.push(PageRef {
+            first,
+            last: self.page_last,
+            offset,
+            len: bytes.len() as u32,
+        });
+        self.page.clear();
+        self.page_sections = 0;
+        self.page_first = None;
+        Ok(())
+    }
+
+    /// Writes the index, top index and footer; returns the table's summary.
+    pub fn finish<D: BlockDevice, S: BlockSource>(
+        mut self,
+        dev: &mut D,
+        src: &mut S,
+    ) -> Result<TableSummary, Error<D::Error>> {
+        self.close_section();
+        self.flush_page(dev, src)?;
+        let top_offset = self.stream.len();
+        let mut top = Vec::new();
+        encode_top(self.table_id, &self.pages, &mut top);
+        self.stream.write(dev, src, &top)?;
+        let footer = Footer {
+            top_offset,
+            top_len: top.len() as u32,
+            series: self.series,
+        };
+        self.stream.write(dev, src, &footer.encode(self.table_id))?;
+        let (len, extents) = self.stream.finish(dev, src)?;
+        Ok(TableSummary {
+            len,
+            extents,
+            min_ts: self.min_ts,
+            max_ts: self.max_ts,
+            points: self.points,
+            series: self.series,
+            chunk_bytes: self.chunk_bytes,
+        })
+    }
+
+    /// Gives up; returns the blocks taken so far, to release.
+    pub fn abandon(self) -> Vec<Extent> {
+        self.stream.abandon()
+    }
+}

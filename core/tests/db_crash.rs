@@ -1,0 +1,414 @@
+//! Crash consistency of the whole engine: writes, syncs, flushes (tables,
+//! catalog segments, checkpoints) and reopens on a `SimDevice` that loses
+//! power at a chosen byte, erase or sync. After the cut the database must
+//! open, return every point whose write was followed by a completed sync
+//! (with its value, or a later write's), and nothing that was never written.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Rng, all_cuts, fill_for, policy_for};
+use pulsardb_core::query::SeriesData;
+use pulsardb_core::storage::{CutTrigger, EraseFill, SimConfig, SimDevice, SimError};
+use pulsardb_core::{Db, DbConfig, Error, Geometry, Query, Value, WriteBatch};
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Points: (host index, field index, timestamp step, value).
+    Write(Vec<(usize, usize, i64, f64)>),
+    Sync,
+    Flush,
+    Reopen,
+}
+
+const HOSTS: [&str; 3] = ["a", "b", "c"];
+const FIELDS: [&str; 2] = ["t", "h"];
+const STEP: i64 = 10_000_000_000;
+
+fn workload(seed: u64, writes: usize) -> Vec<Op> {
+    let mut r = Rng(seed);
+    let mut ops = vec![];
+    let mut t = 0i64;
+    for i in 0..writes {
+        let n = 1 + r.below(5) as usize;
+        let pts = (0..n)
+            .map(|_| {
+                t += r.below(2) as i64;
+                // Sometimes rewrite or go back in time.
+                let ts = if r.chance(10) {
+                    t - r.below(30) as i64
+                } else {
+                    t
+                };
+                (
+                    r.below(3) as usize,
+                    r.below(2) as usize,
+                    ts,
+                    (r.below(1000) as f64) / 4.0,
+                )
+            })
+            .collect();
+        ops.push(Op::Write(pts));
+        match r.below(10) {
+            0..=4 => ops.push(Op::Sync),
+            5 => ops.push(Op::Flush),
+            6 if i % 5 == 0 => {
+                ops.push(Op::Sync);
+                ops.push(Op::Reopen);
+            }
+            _ => {}
+        }
+    }
+    ops.push(Op::Sync);
+    ops
+}
+
+type Key = (usize, usize, i64);
+
+#[derive(Default, Clone, Debug)]
+struct Model {
+    created: bool,
+    /// Every value written per key, in order, with whether it is acknowledged.
+    writes: BTreeMap<Key, Vec<(f64, bool)>>,
+    unacked: Vec<(Key, usize)>,
+}
+
+impl Model {
+    fn ack(&mut self) {
+        for (k, i) in self.unacked.drain(..) {
+            if let Some(w) = self.writes.get_mut(&k).and_then(|v| v.get_mut(i)) {
+                w.1 = true;
+            }
+        }
+    }
+}
+
+fn cfg() -> DbConfig {
+    DbConfig {
+        memtable_bytes: 1500,
+        window_ns: 40 * STEP,
+        ..DbConfig::default()
+    }
+}
+
+fn write(
+    db: &mut Db<&mut SimDevice>,
+    pts: &[(usize, usize, i64, f64)],
+    m: &mut Model,
+) -> Result<(), Error<SimError>> {
+    let mut b = WriteBatch::new();
+    for &(h, f, ts, v) in pts {
+        b.push(
+            b"m",
+            &[(b"host", HOSTS[h].as_bytes())],
+            &[(FIELDS[f].as_bytes(), Value::Float(v))],
+            ts * STEP,
+        );
+    }
+    // Record before writing: a write cut short may or may not have landed.
+    for &(h, f, ts, v) in pts {
+        let e = m.writes.entry((h, f, ts)).or_default();
+        e.push((v, false));
+        m.unacked.push(((h, f, ts), e.len() - 1));
+    }
+    let out = db.write("db", &b)?;
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    Ok(())
+}
+
+fn run(dev: &mut SimDevice, ops: &[Op], m: &mut Model) -> Result<(), Error<SimErr>> {
+    let mut db = Db::create(&mut *dev, cfg())?;
+    db.create_database("db")?;
+    db.sync()?;
+    m.created = true;
+    for op in ops {
+        match op {
+            Op::Write(p) => write(&mut db, p, m)?,
+            Op::Sync => {
+                db.sync()?;
+                m.ack();
+            }
+            Op::Flush => {
+                db.flush()?;
+                m.ack();
+            }
+            Op::Reopen => {
+                drop(db);
+                let (d, _) = Db::open(&mut *dev, cfg())?;
+                db = d;
+            }
+        }
+    }
+    Ok(())
+}
+
+type SimErr = SimError;
+
+fn check(db: &mut Db<&mut SimDevice>, m: &Model, ctx: &str) -> BTreeMap<Key, f64> {
+    let mut got: BTreeMap<Key, f64> = BTreeMap::new();
+    let r = db
+        .query(&Query::raw("db", "m", None))
+        .unwrap_or_else(|e| panic!("{ctx}: query: {e:?}"));
+    for s in &r.series {
+        let h = HOSTS
+            .iter()
+            .position(|x| s.tags == [("host".to_string(), x.to_string())])
+            .expect("host");
+        let f = FIELDS.iter().position(|x| *x == s.field).expect("field");
+        let SeriesData::Raw(p) = &s.data else {
+            panic!()
+        };
+        for &(t, v) in p {
+            let Value::Float(v) = v else {
+                panic!("{ctx}: type")
+            };
+            assert!(
+                got.insert((h, f, t / STEP), v).is_none(),
+                "{ctx}: duplicate point"
+            );
+        }
+    }
+    for (k, ws) in &m.writes {
+        let last_ack = ws.iter().rposition(|w| w.1);
+        match (got.get(k), last_ack) {
+            (Some(v), Some(j)) => assert!(
+                ws[j..].iter().any(|w| w.0 == *v),
+                "{ctx}: {k:?} = {v}, but the acknowledged value is {} (later writes {:?})",
+                ws[j].0,
+                &ws[j + 1..]
+            ),
+            (None, Some(j)) => panic!("{ctx}: acknowledged point {k:?} = {} lost", ws[j].0),
+            (Some(v), None) => assert!(
+                ws.iter().any(|w| w.0 == *v),
+                "{ctx}: {k:?} = {v} never written"
+            ),
+            (None, None) => {}
+        }
+    }
+    for k in got.keys() {
+        assert!(
+            m.writes.contains_key(k),
+            "{ctx}: point {k:?} was never written"
+        );
+    }
+    got
+}
+
+fn geo() -> Geometry {
+    Geometry {
+        block_size: 512,
+        block_count: 96,
+        write_size: 4,
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    runs: u64,
+    cut_before_create: u64,
+    cut: u64,
+    points_checked: u64,
+}
+
+fn cut_and_check(ops: &[Op], cut: CutTrigger, k: u64, fill: EraseFill, t: &mut Tally) {
+    let ctx = format!("{cut:?} {:?} {fill:?}", policy_for(k));
+    t.runs += 1;
+    let mut c = SimConfig::new(geo());
+    c.erase_fill = fill;
+    let mut dev = SimDevice::new(c);
+    dev.set_faults(Some(cut), policy_for(k), k, None);
+    let mut m = Model::default();
+    match run(&mut dev, ops, &mut m) {
+        Ok(()) => {}
+        Err(Error::Device(_)) => t.cut += 1,
+        Err(e) => panic!("{ctx}: {e:?}"),
+    }
+    dev.cut_now();
+    let mut dev = dev.power_cycle();
+    if !m.created {
+        t.cut_before_create += 1;
+        match Db::open(&mut dev, cfg()) {
+            Ok(_) | Err(Error::NotFormatted) => return,
+            Err(e) => panic!("{ctx}: after a cut in create: {e:?}"),
+        }
+    }
+    let (mut db, _) =
+        Db::open(&mut dev, cfg()).unwrap_or_else(|e| panic!("{ctx}: did not open: {e}"));
+    if !db.has_database("db") {
+        // Cut before the database's creation was durable: nothing was acknowledged.
+        assert!(
+            m.writes.values().all(|w| w.iter().all(|x| !x.1)),
+            "{ctx}: database lost"
+        );
+        return;
+    }
+    let got = check(&mut db, &m, &ctx);
+    t.points_checked += got.len() as u64;
+    // The recovered database keeps working, and a flush of what it recovered
+    // is sound: from here on, what was recovered is the acknowledged state.
+    let mut m2 = Model {
+        created: true,
+        writes: got.into_iter().map(|(k, v)| (k, vec![(v, true)])).collect(),
+        unacked: Vec::new(),
+    };
+    write(
+        &mut db,
+        &[(0, 0, 10_000, 1.5), (2, 1, 10_001, 2.5)],
+        &mut m2,
+    )
+    .unwrap_or_else(|e| panic!("{ctx}: write after recovery: {e:?}"));
+    db.flush()
+        .unwrap_or_else(|e| panic!("{ctx}: flush after recovery: {e:?}"));
+    m2.ack();
+    drop(db);
+    let (mut db, _) =
+        Db::open(&mut dev, cfg()).unwrap_or_else(|e| panic!("{ctx}: reopen after recovery: {e}"));
+    check(&mut db, &m2, &format!("{ctx} after recovery"));
+}
+
+fn measure(ops: &[Op]) -> (u64, u64, u64) {
+    let mut dev = SimDevice::new(SimConfig::new(geo()));
+    let mut m = Model::default();
+    run(&mut dev, ops, &mut m).expect("uncut run");
+    let s = dev.stats();
+    (s.bytes_programmed, s.erases, s.syncs)
+}
+
+#[test]
+fn exhaustive_cuts_small_db_workload() {
+    let ops = workload(5, 40);
+    let (bytes, erases, syncs) = measure(&ops);
+    let cuts = all_cuts(bytes, erases, syncs);
+    let mut t = Tally::default();
+    for (k, cut) in cuts.iter().enumerate() {
+        cut_and_check(&ops, *cut, k as u64, fill_for(k as u64), &mut t);
+    }
+    let flushes = ops.iter().filter(|o| matches!(o, Op::Flush)).count();
+    println!(
+        "db exhaustive: {} ops ({flushes} flushes); cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); cut before create {}; points checked {}",
+        ops.len(),
+        t.runs,
+        t.cut_before_create,
+        t.points_checked
+    );
+    assert_eq!(t.runs, bytes + erases + syncs);
+    assert!(t.cut >= t.runs - 1);
+}
+
+#[test]
+fn random_cuts_db_workload() {
+    let runs: u64 = std::env::var("PULSARDB_RANDOM_CUTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let ops = workload(77, 150);
+    let (bytes, erases, syncs) = measure(&ops);
+    let mut r = Rng(99);
+    let mut t = Tally::default();
+    for k in 0..runs {
+        let cut = match r.below(10) {
+            0..=6 => CutTrigger::ProgrammedByte(1 + r.below(bytes)),
+            7 | 8 => CutTrigger::Erase(1 + r.below(erases)),
+            _ => CutTrigger::Sync(1 + r.below(syncs)),
+        };
+        cut_and_check(&ops, cut, r.next(), fill_for(k), &mut t);
+    }
+    println!(
+        "db random: {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs; points checked {}",
+        t.points_checked
+    );
+    assert_eq!(t.cut, runs);
+}
+
+#[test]
+fn every_bit_flip_in_a_table_is_detected() {
+    let geo = Geometry {
+        block_size: 512,
+        block_count: 64,
+        write_size: 4,
+    };
+    let mut dev = SimDevice::new(SimConfig::new(geo));
+    let mut want = Vec::new();
+    {
+        let mut db = Db::create(&mut dev, DbConfig::default()).unwrap();
+        db.create_database("db").unwrap();
+        let mut b = WriteBatch::new();
+        for i in 0..300i64 {
+            let v = 20.0 + (i % 17) as f64 * 0.25;
+            b.push(
+                b"m",
+                &[(b"host", b"a")],
+                &[(b"t", Value::Float(v)), (b"n", Value::Integer(i * 3))],
+                i * STEP,
+            );
+            want.push((i * STEP, v, i * 3));
+        }
+        db.write("db", &b).unwrap();
+        db.flush().unwrap();
+    }
+    let tables = {
+        let (db, _) = Db::open(&mut dev, DbConfig::default()).unwrap();
+        db.store().manifest().tables.clone()
+    };
+    assert_eq!(tables.len(), 1);
+    let clean = dev.power_cycle();
+    let (mut flips, mut detected, mut harmless) = (0u64, 0u64, 0u64);
+    let table_blocks: Vec<u32> = tables[0].blocks().collect();
+    let table_len = tables[0].len as usize;
+    for (bi, &block) in table_blocks.iter().enumerate() {
+        let in_block = (table_len - bi * 512).min(512);
+        for bit in 0..in_block * 8 {
+            flips += 1;
+            let mut d = clean.clone();
+            d.flip_bit(block, (bit / 8) as u32, (bit % 8) as u8);
+            let ctx = format!("flip table block {block} byte {} bit {}", bit / 8, bit % 8);
+            let mut db = match Db::open(&mut d, DbConfig::default()) {
+                Ok((db, _)) => db,
+                Err(Error::Corrupted(_)) => {
+                    detected += 1;
+                    continue;
+                }
+                Err(e) => panic!("{ctx}: {e:?}"),
+            };
+            let agg = Query {
+                aggregation: Some(pulsardb_core::Aggregation {
+                    window_ns: Some(60 * STEP),
+                    offset_ns: 0,
+                    group_by: vec![],
+                }),
+                ..Query::raw("db", "m", None)
+            };
+            match (db.query(&Query::raw("db", "m", None)), db.query(&agg)) {
+                (Ok(r), Ok(_)) => {
+                    let mut got_t = Vec::new();
+                    let mut got_n = Vec::new();
+                    for s in r.series {
+                        let SeriesData::Raw(p) = s.data else { panic!() };
+                        match s.field.as_str() {
+                            "t" => got_t = p,
+                            "n" => got_n = p,
+                            f => panic!("{ctx}: field {f}"),
+                        }
+                    }
+                    let wt: Vec<(i64, Value)> =
+                        want.iter().map(|&(t, v, _)| (t, Value::Float(v))).collect();
+                    let wn: Vec<(i64, Value)> = want
+                        .iter()
+                        .map(|&(t, _, n)| (t, Value::Integer(n)))
+                        .collect();
+                    assert_eq!(got_t, wt, "{ctx}: wrong float values");
+                    assert_eq!(got_n, wn, "{ctx}: wrong integer values");
+                    harmless += 1;
+                }
+                (Err(Error::Corrupted(_)), _) | (_, Err(Error::Corrupted(_))) => detected += 1,
+                (Err(e), _) | (_, Err(e)) => panic!("{ctx}: {e:?}"),
+            }
+        }
+    }
+    println!(
+        "table bit flips: {flips} tried; detected (Corrupted) {detected}, harmless {harmless}"
+    );
+    assert!(detected > 0);
+    assert_eq!(flips, detected + harmless);
+}

@@ -1,0 +1,437 @@
+//! Model test: random sequences of writes (in and out of order, duplicates,
+//! type conflicts), flushes, reopens and queries, checked against a
+//! `BTreeMap` oracle.
+//!
+//! Values are multiples of 1/4 and small integers, so sums are exact whatever
+//! order the engine adds them in.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::Rng;
+use pulsardb_core::catalog::TagExpr;
+use pulsardb_core::query::{Acc, AccSum, SeriesData};
+use pulsardb_core::storage::RamDevice;
+use pulsardb_core::{Aggregation, Db, DbConfig, FieldType, Geometry, Query, Value, WriteBatch};
+
+type Key = (String, Vec<(String, String)>, String);
+type Oracle = BTreeMap<Key, BTreeMap<i64, Value>>;
+
+const MEAS: [&str; 2] = ["cpu", "env"];
+const HOSTS: [&str; 3] = ["a", "b", "c"];
+const FIELDS: [(&str, FieldType); 4] = [
+    ("v", FieldType::Float),
+    ("n", FieldType::Integer),
+    ("u", FieldType::Unsigned),
+    ("ok", FieldType::Boolean),
+];
+
+fn value(r: &mut Rng, ty: FieldType) -> Value {
+    match ty {
+        FieldType::Float => Value::Float((r.below(400) as f64 - 200.0) / 4.0),
+        FieldType::Integer => Value::Integer(r.below(2000) as i64 - 1000),
+        FieldType::Unsigned => Value::Unsigned(r.below(5000)),
+        FieldType::Boolean => Value::Boolean(r.chance(50)),
+    }
+}
+
+fn wrong_type(ty: FieldType) -> Value {
+    match ty {
+        FieldType::Float => Value::Integer(1),
+        _ => Value::Float(0.5),
+    }
+}
+
+struct Ctx {
+    db: Db<RamDevice>,
+    oracle: Oracle,
+    /// Types fixed per (measurement, field) once written.
+    types: BTreeMap<(String, String), FieldType>,
+    cfg: DbConfig,
+    step: i64,
+}
+
+impl Ctx {
+    fn write(&mut self, r: &mut Rng) {
+        let mut batch = WriteBatch::new();
+        let mut expected_rejects = Vec::new();
+        let mut accepted: Vec<(Key, i64, Value)> = Vec::new();
+        let n = 1 + r.below(20) as usize;
+        for i in 0..n {
+            let m = MEAS[r.below(2) as usize];
+            let mut tags = vec![("host".to_string(), HOSTS[r.below(3) as usize].to_string())];
+            if r.chance(40) {
+                tags.push((
+                    "dc".to_string(),
+                    if r.chance(50) { "x" } else { "y" }.to_string(),
+                ));
+            }
+            // Given out of order sometimes; the engine sorts.
+            if r.chance(50) {
+                tags.reverse();
+            }
+            let ts = r.below(300) as i64 * self.step - 40 * self.step;
+            let mut fields = Vec::new();
+            for _ in 0..1 + r.below(3) {
+                let (f, ty) = FIELDS[r.below(4) as usize];
+                let fixed = *self
+                    .types
+                    .get(&(m.to_string(), f.to_string()))
+                    .unwrap_or(&ty);
+                let v = if r.chance(3) {
+                    wrong_type(fixed)
+                } else {
+                    value(r, fixed)
+                };
+                fields.push((f, v));
+            }
+            let tag_refs: Vec<(&[u8], &[u8])> = tags
+                .iter()
+                .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+                .collect();
+            let field_refs: Vec<(&[u8], Value)> =
+                fields.iter().map(|(f, v)| (f.as_bytes(), *v)).collect();
+            batch.push(m.as_bytes(), &tag_refs, &field_refs, ts);
+            // The oracle: a repeated field key keeps its last value; a field
+            // whose type differs from the one its measurement has rejects the point.
+            let mut dedup: Vec<(&str, Value)> = Vec::new();
+            for &(f, v) in &fields {
+                match dedup.iter_mut().find(|(g, _)| *g == f) {
+                    Some(x) => x.1 = v,
+                    None => dedup.push((f, v)),
+                }
+            }
+            let conflict = dedup.iter().any(|(f, v)| {
+                self.types
+                    .get(&(m.to_string(), f.to_string()))
+                    .is_some_and(|t| *t != v.field_type())
+            });
+            if conflict {
+                expected_rejects.push(i);
+                continue;
+            }
+            let mut sorted = tags.clone();
+            sorted.sort();
+            for (f, v) in dedup {
+                self.types
+                    .insert((m.to_string(), f.to_string()), v.field_type());
+                accepted.push(((m.to_string(), sorted.clone(), f.to_string()), ts, v));
+            }
+        }
+        let out = self.db.write("db", &batch).expect("write");
+        let rejected: Vec<usize> = out.rejected.iter().map(|(i, _)| *i).collect();
+        assert_eq!(rejected, expected_rejects, "rejections: {:?}", out.rejected);
+        for (k, ts, v) in accepted {
+            self.oracle.entry(k).or_default().insert(ts, v);
+        }
+    }
+
+    fn reopen(&mut self) {
+        self.db.sync().expect("sync");
+        let db = std::mem::replace(
+            &mut self.db,
+            Db::create(RamDevice::new(small_geo()), self.cfg).unwrap(),
+        );
+        let (db, _) = Db::open(db.into_device(), self.cfg).expect("reopen");
+        self.db = db;
+    }
+
+    fn random_query(&mut self, r: &mut Rng) -> Query {
+        let m = MEAS[r.below(2) as usize];
+        let tags = match r.below(5) {
+            0 => TagExpr::Eq("host".into(), HOSTS[r.below(3) as usize].into()),
+            1 => TagExpr::Ne("host".into(), HOSTS[r.below(3) as usize].into()),
+            2 => TagExpr::or(
+                TagExpr::Eq("dc".into(), "x".into()),
+                TagExpr::Eq("host".into(), "c".into()),
+            ),
+            3 => TagExpr::Eq("dc".into(), String::new()),
+            _ => TagExpr::True,
+        };
+        let field = if r.chance(80) {
+            Some(FIELDS[r.below(4) as usize].0.to_string())
+        } else {
+            None
+        };
+        let (start, end) = if r.chance(30) {
+            (i64::MIN, i64::MAX)
+        } else {
+            let a = r.below(300) as i64 * self.step - 50 * self.step;
+            (a, a + r.below(200) as i64 * self.step)
+        };
+        let aggregation = if r.chance(50) {
+            Some(Aggregation {
+                window_ns: if r.chance(70) {
+                    Some((1 + r.below(60) as i64) * self.step)
+                } else {
+                    None
+                },
+                offset_ns: if r.chance(30) {
+                    r.below(10) as i64 * self.step
+                } else {
+                    0
+                },
+                group_by: if r.chance(50) {
+                    vec!["host".into()]
+                } else {
+                    vec![]
+                },
+            })
+        } else {
+            None
+        };
+        Query {
+            db: "db".into(),
+            measurement: m.into(),
+            tags,
+            field,
+            start_ns: start,
+            end_ns: end,
+            aggregation,
+            limit: None,
+        }
+    }
+
+    fn check(&mut self, q: &Query) {
+        let got = self.db.query(q).expect("query");
+        let tag = |tags: &[(String, String)], k: &str| {
+            tags.iter()
+                .find(|(a, _)| a == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let selected: Vec<(&Key, &BTreeMap<i64, Value>)> = self
+            .oracle
+            .iter()
+            .filter(|(k, _)| k.0 == q.measurement && q.field.as_ref().is_none_or(|f| *f == k.2))
+            .filter(|(k, _)| {
+                q.tags.eval(&|name: &str| {
+                    k.1.iter().find(|(a, _)| a == name).map(|(_, v)| v.as_str())
+                })
+            })
+            .collect();
+        match &q.aggregation {
+            None => {
+                let mut want: Vec<(Vec<(String, String)>, String, Vec<(i64, Value)>)> = selected
+                    .iter()
+                    .map(|(k, pts)| {
+                        (
+                            k.1.clone(),
+                            k.2.clone(),
+                            pts.range(q.start_ns..=q.end_ns)
+                                .map(|(&t, &v)| (t, v))
+                                .collect::<Vec<_>>(),
+                        )
+                    })
+                    .filter(|x| !x.2.is_empty())
+                    .collect();
+                want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+                let have: Vec<(Vec<(String, String)>, String, Vec<(i64, Value)>)> = got
+                    .series
+                    .iter()
+                    .map(|s| match &s.data {
+                        SeriesData::Raw(p) => (s.tags.clone(), s.field.clone(), p.clone()),
+                        _ => panic!("windows for a raw query"),
+                    })
+                    .collect();
+                assert_eq!(have, want, "raw query {q:?}");
+            }
+            Some(a) => {
+                // Computed from the points, independently of the engine's
+                // accumulator: series are visited in the engine's order (by
+                // tags), so on equal timestamps `first` is the earliest
+                // series' point and `last` the latest's.
+                let mut pts_by_window: BTreeMap<
+                    (Vec<(String, String)>, String),
+                    BTreeMap<i64, Vec<(i64, Value)>>,
+                > = BTreeMap::new();
+                let mut ordered = selected.clone();
+                ordered.sort_by(|x, y| (&x.0.1, &x.0.2).cmp(&(&y.0.1, &y.0.2)));
+                for (k, pts) in &ordered {
+                    let group: Vec<(String, String)> = a
+                        .group_by
+                        .iter()
+                        .map(|g| (g.clone(), tag(&k.1, g)))
+                        .collect();
+                    for (&t, &v) in pts.range(q.start_ns..=q.end_ns) {
+                        let w = match a.window_ns {
+                            Some(w) => pulsardb_core::query::window_start(t, w, a.offset_ns),
+                            None => q.start_ns,
+                        };
+                        pts_by_window
+                            .entry((group.clone(), k.2.clone()))
+                            .or_default()
+                            .entry(w)
+                            .or_default()
+                            .push((t, v));
+                    }
+                }
+                let mut want: BTreeMap<(Vec<(String, String)>, String), BTreeMap<i64, Acc>> =
+                    BTreeMap::new();
+                for (g, ws) in pts_by_window {
+                    let e = want.entry(g).or_default();
+                    for (w, pts) in ws {
+                        let num = |v: &Value| v.as_f64();
+                        let min = *pts
+                            .iter()
+                            .map(|(_, v)| v)
+                            .min_by(|a, b| num(a).partial_cmp(&num(b)).unwrap())
+                            .unwrap();
+                        let max = *pts
+                            .iter()
+                            .map(|(_, v)| v)
+                            .max_by(|a, b| num(a).partial_cmp(&num(b)).unwrap())
+                            .unwrap();
+                        let tmin = pts.iter().map(|p| p.0).min().unwrap();
+                        let tmax = pts.iter().map(|p| p.0).max().unwrap();
+                        let first = *pts.iter().find(|p| p.0 == tmin).unwrap();
+                        let last = *pts.iter().rev().find(|p| p.0 == tmax).unwrap();
+                        let sum = match pts[0].1 {
+                            Value::Float(_) => {
+                                AccSum::Float(pts.iter().map(|p| p.1.as_f64()).sum())
+                            }
+                            Value::Integer(_) => AccSum::Integer(
+                                pts.iter()
+                                    .map(|p| {
+                                        if let Value::Integer(i) = p.1 {
+                                            i as i128
+                                        } else {
+                                            0
+                                        }
+                                    })
+                                    .sum(),
+                            ),
+                            Value::Unsigned(_) => AccSum::Unsigned(
+                                pts.iter()
+                                    .map(|p| {
+                                        if let Value::Unsigned(u) = p.1 {
+                                            u as u128
+                                        } else {
+                                            0
+                                        }
+                                    })
+                                    .sum(),
+                            ),
+                            Value::Boolean(_) => AccSum::Boolean(
+                                pts.iter().filter(|p| p.1 == Value::Boolean(true)).count() as u64,
+                            ),
+                        };
+                        e.insert(
+                            w,
+                            Acc {
+                                count: pts.len() as u64,
+                                sum,
+                                min,
+                                max,
+                                first,
+                                last,
+                            },
+                        );
+                    }
+                }
+                let have: BTreeMap<(Vec<(String, String)>, String), BTreeMap<i64, Acc>> = got
+                    .series
+                    .iter()
+                    .map(|s| match &s.data {
+                        SeriesData::Windows(w) => (
+                            (s.tags.clone(), s.field.clone()),
+                            w.iter().copied().collect(),
+                        ),
+                        _ => panic!("raw for an aggregate query"),
+                    })
+                    .collect();
+                assert_eq!(have.len(), want.len(), "groups of {q:?}");
+                for (k, w) in &want {
+                    let h = have
+                        .get(k)
+                        .unwrap_or_else(|| panic!("group {k:?} missing from {q:?}"));
+                    assert_eq!(h.len(), w.len(), "windows of {k:?} in {q:?}");
+                    for ((tw, wa), (th, ha)) in w.iter().zip(h) {
+                        assert_eq!(tw, th, "window start in {q:?}");
+                        assert_eq!(ha.count, wa.count, "count {k:?}@{tw} in {q:?}");
+                        assert_eq!(ha.min, wa.min, "min {k:?}@{tw} in {q:?}");
+                        assert_eq!(ha.max, wa.max, "max {k:?}@{tw} in {q:?}");
+                        assert_eq!(ha.first.1, wa.first.1, "first {k:?}@{tw} in {q:?}");
+                        assert_eq!(ha.last.1, wa.last.1, "last {k:?}@{tw} in {q:?}");
+                        match (ha.sum, wa.sum) {
+                            (AccSum::Float(x), AccSum::Float(y)) => {
+                                assert_eq!(x, y, "sum {k:?}@{tw} in {q:?}")
+                            }
+                            (x, y) => assert_eq!(x, y, "sum {k:?}@{tw} in {q:?}"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn small_geo() -> Geometry {
+    Geometry {
+        block_size: 1024,
+        block_count: 4096,
+        write_size: 1,
+    }
+}
+
+#[test]
+fn random_sequences_match_a_btreemap_oracle() {
+    let sequences: u64 = std::env::var("PULSARDB_MODEL_SEQUENCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let mut totals = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for seed in 0..sequences {
+        let mut r = Rng(seed * 7919 + 1);
+        let step = 1_000_000_000;
+        let cfg = DbConfig {
+            memtable_bytes: 2048 + r.below(16 << 10) as usize,
+            window_ns: (20 + r.below(100) as i64) * step,
+            ..DbConfig::default()
+        };
+        let mut db = Db::create(RamDevice::new(small_geo()), cfg).expect("create");
+        db.create_database("db").unwrap();
+        let mut c = Ctx {
+            db,
+            oracle: BTreeMap::new(),
+            types: BTreeMap::new(),
+            cfg,
+            step,
+        };
+        let ops = 20 + r.below(80);
+        for _ in 0..ops {
+            match r.below(20) {
+                0..=9 => {
+                    c.write(&mut r);
+                    totals.0 += 1;
+                }
+                10 | 11 => {
+                    c.db.flush().expect("flush");
+                    totals.1 += 1;
+                }
+                12 => {
+                    c.reopen();
+                    totals.2 += 1;
+                }
+                _ => {
+                    let q = c.random_query(&mut r);
+                    c.check(&q);
+                    totals.3 += 1;
+                }
+            }
+        }
+        // Every sequence ends with a full check after a reopen.
+        c.reopen();
+        for m in MEAS {
+            let q = Query::raw("db", m, None);
+            c.check(&q);
+            totals.4 += 1;
+        }
+    }
+    println!(
+        "model: {sequences} sequences; {} write batches, {} flushes, {} reopens, {} random queries, {} final full checks — all equal to the oracle",
+        totals.0, totals.1, totals.2, totals.3, totals.4
+    );
+    assert!(sequences < 1000 || totals.3 > 5000);
+}
