@@ -66,11 +66,47 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     }
 }
 
+/// The constant-step form when every step equals the first one and nothing
+/// overflows: found with one comparison per value and no division (the
+/// common case: a sensor on a timer).
+fn encode_constant(ts: &[i64], out: &mut Vec<u8>) -> bool {
+    let (Some(&first), Some(&second)) = (ts.first(), ts.get(1)) else {
+        return false;
+    };
+    let Some(raw_step) = second.checked_sub(first) else {
+        return false;
+    };
+    if ts
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a.checked_add(raw_step) != Some(*b)))
+    {
+        return false;
+    }
+    // Every timestamp is first + i·step without overflow, so 10^k divides
+    // them all iff it divides `first` and `step`.
+    let mut k = K_MAX;
+    while k > 0 && !(divisible(first, k) && divisible(raw_step, k)) {
+        k -= 1;
+    }
+    let p = POW10.get(k as usize).map_or(1, |&p| p as i64);
+    let (start, step) = (first / p, raw_step / p);
+    if zigzag(step) >= 1 << 63 {
+        return false;
+    }
+    out.push(MODE_CONST | (k as u8) << 3);
+    put_u64(out, start.unsigned_abs());
+    put_u64(out, zigzag(step) << 1 | u64::from(start < 0));
+    true
+}
+
 /// Appends the encoding of `ts`.
 pub(crate) fn encode(ts: &[i64], out: &mut Vec<u8>) {
     let Some(&first) = ts.first() else {
         return;
     };
+    if ts.len() >= 2 && encode_constant(ts, out) {
+        return;
+    }
     let mut k = K_MAX;
     for &t in ts {
         while k > 0 && !divisible(t, k) {
@@ -95,10 +131,6 @@ pub(crate) fn encode(ts: &[i64], out: &mut Vec<u8>) {
         }
         steps.push(d);
     }
-    // The constant form shifts zigzag(step) left by one: steps beyond ±2^62 go the
-    // general way.
-    let constant = constant && zigzag(step) < 1 << 63;
-    // The mode bits are filled in below for the non-constant case.
     // The constant form shifts zigzag(step) left by one: steps beyond ±2^62 go the
     // general way.
     let constant = constant && zigzag(step) < 1 << 63;
