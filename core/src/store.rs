@@ -212,7 +212,10 @@ impl Meta {
         }
         self.manifest_blocks = blocks;
         self.manifest = next;
-        self.alloc.commit_durable();
+        for b in self.alloc.commit_durable() {
+            // Best effort: the block is free whatever the device says.
+            let _ = dev.discard(b);
+        }
         self.alloc.set_reserve(reserve_for(&self.geo, bytes.len()));
         Ok(())
     }
@@ -376,6 +379,22 @@ impl<D: BlockDevice> Store<D> {
         self.check()?;
         let r = self.wal.sync(&mut self.dev);
         self.guard(r)
+    }
+
+    /// First half of a sync that does not hold the caller's lock during the
+    /// device sync: programs the buffered WAL bytes and returns the LSN that
+    /// is durable once the device has synced. Then sync the device (a second
+    /// handle to it) and call [`Store::sync_done`].
+    pub fn prepare_sync(&mut self) -> Result<Lsn, Error<D::Error>> {
+        self.check()?;
+        let r = self.wal.prepare_sync(&mut self.dev);
+        self.guard(r)
+    }
+
+    /// Second half of a sync: the device sync after [`Store::prepare_sync`]
+    /// returning `lsn` succeeded.
+    pub fn sync_done(&mut self, lsn: Lsn) {
+        self.wal.sync_done(lsn);
     }
 
     /// Records that everything at or below `lsn` is durable elsewhere and

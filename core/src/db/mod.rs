@@ -20,6 +20,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 pub use batch::{PointView, WriteBatch};
+pub use flush::FlushJob;
 pub use query::Prepared;
 pub use write::{PointError, WriteOutcome};
 
@@ -128,8 +129,10 @@ pub struct Db<D: BlockDevice> {
     cfg: DbConfig,
     record: record::WriteRecord,
     payload: Vec<u8>,
-    pending: Vec<(SeriesIdx, SeriesId, i64, u64)>,
+    pending: Vec<(SeriesIdx, SeriesId, FieldType, i64, u64)>,
     counters: Counters,
+    next_table_id: u64,
+    flush_running: bool,
 }
 
 /// Replays WAL records into a catalog and memtable.
@@ -172,7 +175,8 @@ impl<'a, 'p> record::Apply<'p> for Replayer<'a> {
         let Some(idx) = self.catalog.by_id(id) else {
             return Err(self.bad(0));
         };
-        self.mem.insert(idx, id, ts, bits);
+        let ty = self.catalog.series(idx).map_or(FieldType::Float, |s| s.ty);
+        self.mem.insert(idx, id, ty, ts, bits);
         Ok(())
     }
 }
@@ -185,6 +189,7 @@ impl<D: BlockDevice> Db<D> {
         tables: Vec<Arc<TableReader>>,
         cfg: DbConfig,
     ) -> Self {
+        let next_table_id = store.manifest().next_table_id;
         Self {
             store,
             catalog,
@@ -196,6 +201,8 @@ impl<D: BlockDevice> Db<D> {
             payload: Vec::new(),
             pending: Vec::new(),
             counters: Counters::default(),
+            next_table_id,
+            flush_running: false,
         }
     }
 
@@ -275,6 +282,28 @@ impl<D: BlockDevice> Db<D> {
     /// Makes everything written so far durable (one device sync for all).
     pub fn sync(&mut self) -> Result<Lsn, Error<D::Error>> {
         self.store.sync()
+    }
+
+    /// First half of a sync outside the caller's lock: programs buffered WAL
+    /// bytes and returns the LSN durable once the device is synced (through
+    /// another handle); then call [`Db::sync_done`].
+    pub fn prepare_sync(&mut self) -> Result<Lsn, Error<D::Error>> {
+        self.store.prepare_sync()
+    }
+
+    /// Second half of a split sync.
+    pub fn sync_done(&mut self, lsn: Lsn) {
+        self.store.sync_done(lsn);
+    }
+
+    /// Whether an earlier device error stopped writes.
+    pub fn is_poisoned(&self) -> bool {
+        self.store.is_poisoned()
+    }
+
+    /// Marks the database failed (a device sync done outside it failed).
+    pub fn poison(&mut self) {
+        self.store.poison();
     }
 
     /// Creates a database (no-op if it exists).

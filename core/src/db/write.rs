@@ -234,8 +234,8 @@ impl<D: BlockDevice> Db<D> {
         let r = self.store.append(&payload);
         self.payload = payload;
         let lsn = r?;
-        for &(idx, id, ts, bits) in &self.pending {
-            self.active.insert(idx, id, ts, bits);
+        for &(idx, id, ty, ts, bits) in &self.pending {
+            self.active.insert(idx, id, ty, ts, bits);
         }
         self.pending.clear();
         self.active.note_lsn(lsn);
@@ -413,7 +413,7 @@ impl<D: BlockDevice> Db<D> {
             let id: SeriesId = self.catalog.series(idx).map_or(0, |m| m.id);
             let bits = v.to_bits();
             self.record.point(id, ts, ty, bits);
-            self.pending.push((idx, id, ts, bits));
+            self.pending.push((idx, id, ty, ts, bits));
             n += 1;
         }
         Ok(n)

@@ -153,11 +153,13 @@ impl Allocator {
     }
 
     /// The commit that dropped the pending blocks is durable: reuse them.
-    pub fn commit_durable(&mut self) {
+    /// Returns them, so the device can be told they are free.
+    pub fn commit_durable(&mut self) -> Vec<BlockId> {
         let pending = core::mem::take(&mut self.pending_free);
-        for b in pending {
+        for &b in &pending {
             self.clear(b);
         }
+        pending
     }
 }
 

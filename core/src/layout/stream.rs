@@ -125,15 +125,16 @@ impl StreamWriter {
     }
 
     /// Programs what is buffered; returns the stream's length and blocks.
+    /// On error the blocks taken so far stay in [`StreamWriter::extents`].
     pub fn finish<D: BlockDevice, S: BlockSource>(
-        mut self,
+        &mut self,
         dev: &mut D,
         src: &mut S,
     ) -> Result<(u64, Vec<Extent>), Error<D::Error>> {
         if !self.buf.is_empty() {
             self.flush_block(dev, src)?;
         }
-        Ok((self.len, self.extents))
+        Ok((self.len, core::mem::take(&mut self.extents)))
     }
 
     /// Gives up: the blocks taken so far, to be released.

@@ -13,7 +13,7 @@
 use alloc::vec::Vec;
 
 use crate::catalog::SeriesIdx;
-use crate::value::SeriesId;
+use crate::value::{FieldType, SeriesId};
 use crate::wal::Lsn;
 
 const NO_SLOT: u32 = u32::MAX;
@@ -28,6 +28,8 @@ pub struct SeriesBuf {
     pub idx: SeriesIdx,
     /// Persistent id.
     pub id: SeriesId,
+    /// Field type.
+    pub ty: FieldType,
     ts: Vec<i64>,
     vals: Vec<u64>,
     sorted: bool,
@@ -87,6 +89,7 @@ impl SeriesBuf {
         let mut tmp = SeriesBuf {
             idx: self.idx,
             id: self.id,
+            ty: self.ty,
             ts: Vec::new(),
             vals: Vec::new(),
             sorted: false,
@@ -175,7 +178,7 @@ impl Memtable {
 
     /// Inserts one point.
     #[inline]
-    pub fn insert(&mut self, idx: SeriesIdx, id: SeriesId, ts: i64, bits: u64) {
+    pub fn insert(&mut self, idx: SeriesIdx, id: SeriesId, ty: FieldType, ts: i64, bits: u64) {
         let i = idx as usize;
         if i >= self.slot_of.len() {
             let old = self.slot_of.capacity();
@@ -190,6 +193,7 @@ impl Memtable {
                 self.bufs.push(SeriesBuf {
                     idx,
                     id,
+                    ty,
                     ts: Vec::new(),
                     vals: Vec::new(),
                     sorted: true,
@@ -300,9 +304,9 @@ mod tests {
     fn out_of_order_and_duplicates_last_write_wins() {
         let mut m = Memtable::new();
         for (t, v) in [(10, 1), (30, 3), (20, 2), (30, 33), (5, 0), (20, 22)] {
-            m.insert(7, 100, t, v);
+            m.insert(7, 100, FieldType::Integer, t, v);
         }
-        m.insert(2, 50, 1, 9);
+        m.insert(2, 50, FieldType::Integer, 1, 9);
         let mut ts = Vec::new();
         let mut vs = Vec::new();
         m.series(7).unwrap().range(6, 30, &mut ts, &mut vs);
@@ -322,7 +326,7 @@ mod tests {
         let mut m = Memtable::new();
         let mut last = 0;
         for i in 0..1000 {
-            m.insert(0, 1, i, 0);
+            m.insert(0, 1, FieldType::Integer, i, 0);
             assert!(m.bytes() >= last);
             last = m.bytes();
         }

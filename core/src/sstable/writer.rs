@@ -259,8 +259,9 @@ impl TableWriter {
     }
 
     /// Writes the index, top index and footer; returns the table's summary.
+    /// On error, [`TableWriter::abandon`] returns the blocks to release.
     pub fn finish<D: BlockDevice, S: BlockSource>(
-        mut self,
+        &mut self,
         dev: &mut D,
         src: &mut S,
     ) -> Result<TableSummary, Error<D::Error>> {

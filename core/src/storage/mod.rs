@@ -123,6 +123,15 @@ pub trait BlockDevice {
 
     /// Makes every earlier `program` and `erase` durable.
     fn sync(&mut self) -> Result<(), Self::Error>;
+
+    /// The block's content is no longer needed: the device may release its
+    /// space (a file punches a hole; flash may do nothing). Its bytes are
+    /// unspecified afterwards, as after `erase`. Best effort: errors are
+    /// ignored by the engine.
+    fn discard(&mut self, block: BlockId) -> Result<(), Self::Error> {
+        let _ = block;
+        Ok(())
+    }
 }
 
 impl<T: BlockDevice + ?Sized> BlockDevice for &mut T {
@@ -141,6 +150,9 @@ impl<T: BlockDevice + ?Sized> BlockDevice for &mut T {
     }
     fn sync(&mut self) -> Result<(), Self::Error> {
         (**self).sync()
+    }
+    fn discard(&mut self, block: BlockId) -> Result<(), Self::Error> {
+        (**self).discard(block)
     }
 }
 

@@ -119,6 +119,8 @@ pub struct SimStats {
     pub erases: u64,
     /// Calls to `sync`.
     pub syncs: u64,
+    /// Calls to `discard`.
+    pub discards: u64,
     /// Erases per block (wear).
     pub erases_per_block: Vec<u32>,
 }
@@ -478,6 +480,16 @@ impl BlockDevice for SimDevice {
                 Pending::Erase { at } => self.durable.erase(at, bs, self.cfg.erase_fill),
             }
         }
+        Ok(())
+    }
+    fn discard(&mut self, _block: BlockId) -> Result<(), SimError> {
+        // Content stays as is: "unspecified" at its most deceptive, stale.
+        // Not an operation that faults can target: the engine ignores its
+        // outcome.
+        if !self.powered {
+            return Err(SimError::PowerLost);
+        }
+        self.stats.discards += 1;
         Ok(())
     }
 }

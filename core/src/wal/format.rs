@@ -12,7 +12,7 @@ pub const HEADER_COPY_LEN: usize = 48;
 /// Bytes before the first fragment: two header copies.
 pub const HEADER_LEN: u32 = 2 * HEADER_COPY_LEN as u32;
 /// Bytes of a fragment header.
-pub const FRAG_HEADER_LEN: u32 = 16;
+pub const FRAG_HEADER_LEN: u32 = 20;
 /// Largest fragment payload the length field can express.
 pub const MAX_FRAG_LEN: u32 = (1 << 28) - 1;
 
@@ -147,8 +147,17 @@ pub struct Fragment {
     pub len: u32,
     /// The record's LSN (0 for padding).
     pub lsn: u64,
-    /// First record written after a completed sync: everything before it is durable.
-    pub group_start: bool,
+    /// `lsn − back` is an LSN the writer knew to be durable when it wrote
+    /// this fragment; 0: no claim. Replay uses it to tell a damaged record
+    /// that had been synced (corruption) from a torn, unsynced tail.
+    pub back: u32,
+}
+
+impl Fragment {
+    /// The highest LSN this fragment proves durable, if it claims one.
+    pub fn durable_claim(&self) -> Option<u64> {
+        (self.back != 0).then(|| self.lsn.saturating_sub(u64::from(self.back)))
+    }
 }
 
 /// Encodes a fragment header for `payload` into `out` (16 bytes).
@@ -158,13 +167,13 @@ pub fn encode_fragment(
     f: &Fragment,
     payload: &[u8],
 ) {
-    let len_flags =
-        (f.len & MAX_FRAG_LEN) | ((f.kind as u32) << 28) | (u32::from(f.group_start) << 31);
+    let len_flags = (f.len & MAX_FRAG_LEN) | ((f.kind as u32) << 28);
     out[4..8].copy_from_slice(&len_flags.to_le_bytes());
     out[8..16].copy_from_slice(&f.lsn.to_le_bytes());
+    out[16..20].copy_from_slice(&f.back.to_le_bytes());
     let mut c = Crc32c::new();
     c.update(&stamp.to_le_bytes());
-    c.update(&out[4..16]);
+    c.update(&out[4..20]);
     c.update(payload);
     out[..4].copy_from_slice(&c.finish().to_le_bytes());
 }
@@ -174,12 +183,15 @@ pub fn encode_fragment(
 pub fn decode_fragment(b: &[u8], stamp: u64) -> Option<(Fragment, &[u8])> {
     let hdr = b.get(..FRAG_HEADER_LEN as usize)?;
     let len_flags = u32_at(hdr, 4);
+    if len_flags >> 31 != 0 {
+        return None;
+    }
     let kind = Kind::from_bits((len_flags >> 28) & 7)?;
     let len = len_flags & MAX_FRAG_LEN;
     let payload = b.get(FRAG_HEADER_LEN as usize..FRAG_HEADER_LEN as usize + len as usize)?;
     let mut c = Crc32c::new();
     c.update(&stamp.to_le_bytes());
-    c.update(hdr.get(4..16)?);
+    c.update(hdr.get(4..20)?);
     c.update(payload);
     if c.finish() != u32_at(hdr, 0) {
         return None;
@@ -189,7 +201,7 @@ pub fn decode_fragment(b: &[u8], stamp: u64) -> Option<(Fragment, &[u8])> {
             kind,
             len,
             lsn: u64_at(hdr, 8),
-            group_start: len_flags >> 31 != 0,
+            back: u32_at(hdr, 16),
         },
         payload,
     ))
@@ -229,9 +241,10 @@ mod tests {
             kind: Kind::Full,
             len: 5,
             lsn: 42,
-            group_start: true,
+            back: 2,
         };
-        let mut hdr = [0u8; 16];
+        assert_eq!(f.durable_claim(), Some(40));
+        let mut hdr = [0u8; 20];
         encode_fragment(&mut hdr, 77, &f, payload);
         let mut b = hdr.to_vec();
         b.extend_from_slice(payload);

@@ -9,12 +9,13 @@
 //! therefore never validate, and a chain link never points into a stale block.
 //!
 //! Durability (group commit): [`Wal::append`] only buffers; [`Wal::sync`]
-//! programs what is buffered and syncs the device once for all of it. The
-//! first record after each completed sync is flagged *group start*: at replay,
-//! a valid group-start record after a damaged one proves the damaged one had
-//! been synced, so the damage is reported as corruption instead of being
-//! truncated as a torn tail. Before a new block is started the previous one is
-//! synced, so a durable header implies a durable predecessor.
+//! programs what is buffered and syncs the device once for all of it (or, to
+//! sync without holding the caller's lock, [`Wal::prepare_sync`], a device
+//! sync, then [`Wal::sync_done`]). Every fragment records the highest LSN
+//! known durable when it was written: at replay, a valid fragment after a
+//! damaged one that claims the damaged record durable proves corruption,
+//! instead of a torn tail to truncate. Before a new block is started the
+//! previous one is synced, so a durable header implies a durable predecessor.
 //!
 //! Layout on media: `docs/format/wal.md`.
 
@@ -64,7 +65,6 @@ pub struct Wal {
     tail: Tail,
     next_lsn: Lsn,
     durable_lsn: Lsn,
-    group_start: bool,
     epoch: u32,
     counter: u32,
     max_record_len: u32,
@@ -104,7 +104,6 @@ impl Wal {
             },
             next_lsn,
             durable_lsn: next_lsn.saturating_sub(1),
-            group_start: true,
             epoch,
             counter: 0,
             max_record_len,
@@ -243,15 +242,12 @@ impl Wal {
                 kind,
                 len: n as u32,
                 lsn,
-                group_start: first && self.group_start,
+                back: u32::try_from(lsn - self.durable_lsn).unwrap_or(0),
             };
             let mut hdr = [0u8; FRAG_HEADER_LEN as usize];
             encode_fragment(&mut hdr, self.tail.header.stamp, &frag, part);
             self.tail.buf.extend_from_slice(&hdr);
             self.tail.buf.extend_from_slice(part);
-            if first {
-                self.group_start = false;
-            }
             first = false;
             rest = after;
             if rest.is_empty() {
@@ -291,7 +287,7 @@ impl Wal {
                 kind: Kind::Pad,
                 len: gap - FRAG_HEADER_LEN,
                 lsn: 0,
-                group_start: false,
+                back: 0,
             };
             let zeros = alloc::vec![0u8; (gap - FRAG_HEADER_LEN) as usize];
             let mut hdr = [0u8; FRAG_HEADER_LEN as usize];
@@ -325,8 +321,7 @@ impl Wal {
         self.program_buffered(dev, true)?;
         dev.sync().map_err(Error::Device)?;
         // Everything before the record being written is now durable.
-        self.durable_lsn = lsn - 1;
-        self.group_start = true;
+        self.durable_lsn = self.durable_lsn.max(lsn - 1);
         let prev = self.tail.header;
         self.open_block(
             dev,
@@ -342,14 +337,25 @@ impl Wal {
     /// Makes every appended record durable with one device sync; returns the
     /// highest durable LSN.
     pub fn sync<D: BlockDevice>(&mut self, dev: &mut D) -> Result<Lsn, Error<D::Error>> {
-        if self.tail.buf.is_empty() && self.durable_lsn + 1 == self.next_lsn {
-            return Ok(self.durable_lsn);
+        let target = self.prepare_sync(dev)?;
+        if target > self.durable_lsn {
+            dev.sync().map_err(Error::Device)?;
+            self.sync_done(target);
         }
-        self.program_buffered(dev, false)?;
-        dev.sync().map_err(Error::Device)?;
-        self.durable_lsn = self.next_lsn - 1;
-        self.group_start = true;
         Ok(self.durable_lsn)
+    }
+
+    /// First half of a sync: programs every buffered fragment. Returns the
+    /// LSN that is durable once the device has synced.
+    pub fn prepare_sync<D: BlockDevice>(&mut self, dev: &mut D) -> Result<Lsn, Error<D::Error>> {
+        self.program_buffered(dev, false)?;
+        Ok(self.next_lsn - 1)
+    }
+
+    /// Second half: the device sync that followed `prepare_sync` returning
+    /// `lsn` completed.
+    pub fn sync_done(&mut self, lsn: Lsn) {
+        self.durable_lsn = self.durable_lsn.max(lsn.min(self.next_lsn - 1));
     }
 
     /// Drops chain blocks whose records all have an LSN at or below `lsn`;

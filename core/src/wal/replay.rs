@@ -8,11 +8,11 @@
 //!   writer only leaves a block early after a crash, and then continues with
 //!   that LSN. Anything else is [`Error::Corrupted`] at the stop position.
 //! - In the last block, the bytes after the stop are scanned for valid
-//!   fragments. One flagged *group start* was written after a completed sync
-//!   that covered the stop position: corruption. Otherwise the stop is a torn
-//!   tail — records that were never acknowledged — and is truncated; valid
-//!   fragments past it (written out of order before the cut) are counted in
-//!   the report and ignored.
+//!   fragments. One that claims a durable LSN at or above the record expected
+//!   at the stop was written after a completed sync that covered that record:
+//!   corruption. Otherwise the stop is a torn tail — records that were never
+//!   acknowledged — and is truncated; valid fragments past it (written out of
+//!   order before the cut) are counted in the report and ignored.
 
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -209,6 +209,7 @@ where
 
         // `block` is the tail.
         report.tail_offset = pos;
+        let damaged = partial.as_ref().map_or(expected, |p| p.lsn);
         if stopped_invalid {
             let mut q = pos + 1;
             while bs - q >= FRAG_HEADER_LEN {
@@ -216,7 +217,7 @@ where
                 if let Some((frag, _)) = decode_fragment(rest, hdr.stamp)
                     && frag.kind != Kind::Pad
                 {
-                    if frag.group_start {
+                    if frag.durable_claim().is_some_and(|c| c >= damaged) {
                         corrupted!("WAL record", block, pos);
                     }
                     report.discarded_fragments += 1;
