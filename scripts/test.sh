@@ -19,6 +19,9 @@ step "core for Cortex-M (thumbv7em-none-eabihf)"
 cargo build -p pulsardb-core --no-default-features --target thumbv7em-none-eabihf
 cargo build -p pulsardb-core --no-default-features --features embedded-storage --target thumbv7em-none-eabihf
 
+step "server binary (the scenario tests run it)"
+cargo build -p pulsardb-server
+
 step "tests"
 # --nocapture: the crash, corruption and conformance tests print what they
 # tried (cut points, flips, cases passed) so the log shows the work.

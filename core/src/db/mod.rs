@@ -392,6 +392,11 @@ impl<D: BlockDevice> Db<D> {
             .collect()
     }
 
+    /// Bytes in the active memtable.
+    pub fn memtable_bytes(&self) -> usize {
+        self.active.bytes()
+    }
+
     /// State for metrics.
     pub fn stats(&self) -> DbStats {
         let m = self.store.manifest();

@@ -1,0 +1,537 @@
+//! The front door: limits enforced before a request reaches tiny_http.
+//!
+//! tiny_http 0.12 has no read or header timeouts, collects header lines
+//! without a limit, spawns a thread per connection without a maximum, stops
+//! accepting after the first accept error, and — when a request body is not
+//! read to its end — drains the rest by allocating the *remaining
+//! Content-Length at once* (`vec![0; remaining]`), so one request declaring a
+//! huge body aborts the process. The guard owns the public socket and relays
+//! to tiny_http, listening on a private Unix socket, only requests that are
+//! within limits:
+//!
+//! - at most `max_connections` client connections; beyond, a 503 and close;
+//! - a request head (request line and headers) of at most 64 KiB and 100
+//!   headers, read within 10 s; otherwise 431 or 408 and close;
+//! - an idle connection is closed after `idle_timeout`;
+//! - a body over `max_body_bytes` is refused with 413 from its Content-Length,
+//!   without reading it; a chunked body is counted and cut off at the limit;
+//! - `Expect: 100-continue` is answered here, after those checks.
+//!
+//! One thread per client connection relays requests and responses in turn
+//! (HTTP/1.1 keep-alive, pipelined requests wait in the socket). Responses
+//! come from our own handlers and always carry a Content-Length, or no body.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Largest request head accepted.
+pub const MAX_HEAD_BYTES: usize = 64 << 10;
+/// Most header lines accepted.
+pub const MAX_HEADERS: usize = 100;
+/// Time allowed to send a request head once it started.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Limits of the guard.
+#[derive(Clone, Debug)]
+pub struct GuardConfig {
+    /// Most concurrent client connections.
+    pub max_connections: usize,
+    /// Largest request body.
+    pub max_body_bytes: u64,
+    /// Close a connection idle this long.
+    pub idle_timeout: Duration,
+    /// Where tiny_http listens.
+    pub upstream: PathBuf,
+}
+
+/// Counters of what the guard refused.
+#[derive(Debug, Default)]
+pub struct GuardStats {
+    /// Connections open now.
+    pub open: AtomicUsize,
+    /// Connections refused at the limit.
+    pub refused: AtomicUsize,
+    /// Requests refused (too large, malformed, too slow).
+    pub rejected: AtomicUsize,
+}
+
+/// Runs the accept loop until `stop` is set (then returns).
+pub fn serve(
+    listener: TcpListener,
+    cfg: GuardConfig,
+    stats: Arc<GuardStats>,
+    stop: Arc<AtomicBool>,
+) {
+    let _ = listener.set_nonblocking(true);
+    while !stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((sock, _)) => {
+                let _ = sock.set_nonblocking(false);
+                let _ = sock.set_nodelay(true);
+                if stats.open.load(Ordering::Relaxed) >= cfg.max_connections {
+                    stats.refused.fetch_add(1, Ordering::Relaxed);
+                    let mut s = sock;
+                    let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+                    let _ = write_error(&mut s, 503, "too many connections; retry later", true);
+                    continue;
+                }
+                stats.open.fetch_add(1, Ordering::Relaxed);
+                let (cfg, stats2) = (cfg.clone(), stats.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("pulsardb-conn".into())
+                    .stack_size(256 << 10)
+                    .spawn(move || {
+                        let _ = relay(sock, &cfg, &stats2);
+                        stats2.open.fetch_sub(1, Ordering::Relaxed);
+                    });
+                if spawned.is_err() {
+                    stats.open.fetch_sub(1, Ordering::Relaxed);
+                    crate::warn!("cannot start a connection thread; connection dropped");
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => {
+                // EMFILE and friends: keep serving the connections we have.
+                crate::warn!("accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// Writes a complete JSON error response.
+fn write_error(w: &mut impl Write, status: u16, msg: &str, close: bool) -> io::Result<()> {
+    let body = serde_json::json!({ "error": msg }).to_string();
+    write!(
+        w,
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n{body}",
+        reason(status),
+        body.len(),
+        if close { "Connection: close\r\n" } else { "" }
+    )?;
+    w.flush()
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+/// A parsed request head.
+struct Head {
+    raw: Vec<u8>,
+    content_length: Option<u64>,
+    chunked: bool,
+    expect_continue: bool,
+    close: bool,
+    head_method: bool,
+}
+
+enum HeadError {
+    /// Connection closed or idle before a request began.
+    Gone,
+    /// Status and message to send, then close.
+    Reject(u16, String),
+}
+
+/// Reads one request head, bounded in size and time.
+fn read_head(r: &mut BufReader<TcpStream>, idle: Duration) -> Result<Head, HeadError> {
+    let mut raw = Vec::with_capacity(1024);
+    let mut started: Option<Instant> = None;
+    let mut lines = 0usize;
+    let stream = r.get_ref().try_clone().map_err(|_| HeadError::Gone)?;
+    loop {
+        let timeout = match started {
+            None => idle,
+            Some(t) => HEAD_TIMEOUT
+                .saturating_sub(t.elapsed())
+                .max(Duration::from_millis(1)),
+        };
+        let _ = stream.set_read_timeout(Some(timeout));
+        let before = raw.len();
+        let room = MAX_HEAD_BYTES.saturating_sub(raw.len()) as u64 + 1;
+        let n = match r.by_ref().take(room).read_until(b'\n', &mut raw) {
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(if started.is_none() {
+                    HeadError::Gone
+                } else {
+                    HeadError::Reject(408, "request head not received in time".into())
+                });
+            }
+            Err(_) => return Err(HeadError::Gone),
+        };
+        if n == 0 {
+            return Err(if raw.is_empty() {
+                HeadError::Gone
+            } else {
+                HeadError::Reject(400, "connection closed inside the request head".into())
+            });
+        }
+        if started.is_none() {
+            // Tolerate blank lines before a request (RFC 9112 §2.2).
+            if raw == b"\r\n" || raw == b"\n" {
+                raw.clear();
+                continue;
+            }
+            started = Some(Instant::now());
+        }
+        if raw.len() > MAX_HEAD_BYTES {
+            return Err(HeadError::Reject(
+                431,
+                format!("request head over {MAX_HEAD_BYTES} bytes"),
+            ));
+        }
+        if !raw.ends_with(b"\n") {
+            continue;
+        }
+        lines += 1;
+        if lines > MAX_HEADERS + 1 {
+            return Err(HeadError::Reject(
+                431,
+                format!("more than {MAX_HEADERS} header lines"),
+            ));
+        }
+        let line = raw.get(before..).unwrap_or_default();
+        if line == b"\r\n" || line == b"\n" {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let mut it = text.split('\n');
+    let request_line = it.next().unwrap_or("").trim_end();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or("");
+    let version = request_line.rsplit(' ').next().unwrap_or("");
+    if method.is_empty() || !version.starts_with("HTTP/1.") {
+        return Err(HeadError::Reject(400, "malformed request line".into()));
+    }
+    let mut h = Head {
+        raw: Vec::new(),
+        content_length: None,
+        chunked: false,
+        expect_continue: false,
+        close: version == "HTTP/1.0",
+        head_method: method == "HEAD",
+    };
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(request_line.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for line in it {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(HeadError::Reject(400, "malformed header line".into()));
+        };
+        let (name_l, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        match name_l.as_str() {
+            "content-length" => {
+                let n: u64 = value
+                    .parse()
+                    .map_err(|_| HeadError::Reject(400, "invalid Content-Length".into()))?;
+                if h.content_length.is_some_and(|m| m != n) {
+                    return Err(HeadError::Reject(
+                        400,
+                        "conflicting Content-Length headers".into(),
+                    ));
+                }
+                h.content_length = Some(n);
+            }
+            "transfer-encoding" => {
+                if value
+                    .to_ascii_lowercase()
+                    .split(',')
+                    .map(str::trim)
+                    .next_back()
+                    != Some("chunked")
+                {
+                    return Err(HeadError::Reject(
+                        400,
+                        format!("unsupported Transfer-Encoding: {value}"),
+                    ));
+                }
+                h.chunked = true;
+            }
+            "expect" => {
+                if !value.eq_ignore_ascii_case("100-continue") {
+                    return Err(HeadError::Reject(
+                        400,
+                        format!("unsupported Expect: {value}"),
+                    ));
+                }
+                h.expect_continue = true;
+                // Answered here; not forwarded.
+                continue;
+            }
+            // Hop-by-hop: it would make tiny_http choose chunked responses.
+            "te" => continue,
+            "connection" => {
+                let v = value.to_ascii_lowercase();
+                if v.contains("close") {
+                    h.close = true;
+                } else if v.contains("keep-alive") {
+                    h.close = false;
+                }
+                if v.contains("upgrade") {
+                    return Err(HeadError::Reject(
+                        400,
+                        "connection upgrades are not supported".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if h.chunked && h.content_length.is_some() {
+        // RFC 9112 §6.1: a message with both is a smuggling attempt.
+        return Err(HeadError::Reject(
+            400,
+            "both Content-Length and Transfer-Encoding".into(),
+        ));
+    }
+    out.extend_from_slice(b"\r\n");
+    h.raw = out;
+    Ok(h)
+}
+
+/// Copies exactly `n` bytes.
+fn copy_exact(r: &mut impl Read, w: &mut impl Write, mut n: u64, buf: &mut [u8]) -> io::Result<()> {
+    while n > 0 {
+        let want = (buf.len() as u64).min(n) as usize;
+        let got = r.read(buf.get_mut(..want).unwrap_or_default())?;
+        if got == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        w.write_all(buf.get(..got).unwrap_or_default())?;
+        n -= got as u64;
+    }
+    Ok(())
+}
+
+enum BodyError {
+    TooLarge,
+    Io,
+    Malformed,
+}
+
+/// Relays a chunked body, counting its payload against `max`.
+fn copy_chunked(
+    r: &mut impl BufRead,
+    w: &mut impl Write,
+    max: u64,
+    buf: &mut [u8],
+) -> Result<(), BodyError> {
+    let mut total = 0u64;
+    loop {
+        let mut line = Vec::new();
+        r.by_ref()
+            .take(1024)
+            .read_until(b'\n', &mut line)
+            .map_err(|_| BodyError::Io)?;
+        if !line.ends_with(b"\n") {
+            return Err(BodyError::Malformed);
+        }
+        let text = String::from_utf8_lossy(&line);
+        let size_hex = text.trim().split(';').next().unwrap_or("").trim();
+        let size = u64::from_str_radix(size_hex, 16).map_err(|_| BodyError::Malformed)?;
+        total = total.saturating_add(size);
+        if total > max {
+            return Err(BodyError::TooLarge);
+        }
+        w.write_all(&line).map_err(|_| BodyError::Io)?;
+        if size == 0 {
+            // Trailers, then the final CRLF.
+            for _ in 0..MAX_HEADERS {
+                let mut t = Vec::new();
+                r.by_ref()
+                    .take(8192)
+                    .read_until(b'\n', &mut t)
+                    .map_err(|_| BodyError::Io)?;
+                w.write_all(&t).map_err(|_| BodyError::Io)?;
+                if t == b"\r\n" || t == b"\n" || t.is_empty() {
+                    return Ok(());
+                }
+            }
+            return Err(BodyError::Malformed);
+        }
+        copy_exact(r, w, size, buf).map_err(|_| BodyError::Io)?;
+        let mut crlf = [0u8; 2];
+        r.read_exact(&mut crlf).map_err(|_| BodyError::Io)?;
+        w.write_all(&crlf).map_err(|_| BodyError::Io)?;
+    }
+}
+
+/// Relays one response; returns whether the upstream closes the connection.
+fn relay_response(
+    up: &mut BufReader<UnixStream>,
+    client: &mut TcpStream,
+    head_method: bool,
+    buf: &mut [u8],
+) -> io::Result<bool> {
+    let mut head = Vec::with_capacity(512);
+    let mut len: Option<u64> = None;
+    let mut close = false;
+    let mut chunked = false;
+    let mut status = 0u16;
+    loop {
+        let before = head.len();
+        let n = up
+            .by_ref()
+            .take(MAX_HEAD_BYTES as u64)
+            .read_until(b'\n', &mut head)?;
+        if n == 0 || head.len() > MAX_HEAD_BYTES {
+            return Err(io::ErrorKind::InvalidData.into());
+        }
+        let line = String::from_utf8_lossy(head.get(before..).unwrap_or_default()).into_owned();
+        let line = line.trim_end();
+        if before == 0 {
+            status = line
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+        } else if line.is_empty() {
+            break;
+        } else if let Some((k, v)) = line.split_once(':') {
+            let k = k.trim().to_ascii_lowercase();
+            if k == "content-length" {
+                len = v.trim().parse().ok();
+            } else if k == "connection" && v.to_ascii_lowercase().contains("close") {
+                close = true;
+            } else if k == "transfer-encoding" {
+                chunked = true;
+            }
+        }
+    }
+    client.write_all(&head)?;
+    let no_body = head_method || status == 204 || status == 304 || (100..200).contains(&status);
+    if !no_body {
+        if chunked {
+            copy_chunked(up, client, u64::MAX, buf)
+                .map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+        } else {
+            match len {
+                Some(n) => copy_exact(up, client, n, buf)?,
+                None => {
+                    io::copy(up, client)?;
+                    close = true;
+                }
+            }
+        }
+    }
+    client.flush()?;
+    Ok(close)
+}
+
+/// Serves one client connection.
+fn relay(sock: TcpStream, cfg: &GuardConfig, stats: &GuardStats) -> io::Result<()> {
+    let _ = sock.set_write_timeout(Some(cfg.idle_timeout));
+    let mut client_w = sock.try_clone()?;
+    let mut client = BufReader::with_capacity(16 << 10, sock);
+    let mut upstream: Option<(BufReader<UnixStream>, UnixStream)> = None;
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let head = match read_head(&mut client, cfg.idle_timeout) {
+            Ok(h) => h,
+            Err(HeadError::Gone) => break,
+            Err(HeadError::Reject(status, msg)) => {
+                stats.rejected.fetch_add(1, Ordering::Relaxed);
+                let _ = write_error(&mut client_w, status, &msg, true);
+                break;
+            }
+        };
+        if let Some(n) = head.content_length
+            && n > cfg.max_body_bytes
+        {
+            stats.rejected.fetch_add(1, Ordering::Relaxed);
+            let msg = format!(
+                "request body of {n} bytes exceeds the limit of {} bytes (http.max_body_mb)",
+                cfg.max_body_bytes
+            );
+            let _ = write_error(&mut client_w, 413, &msg, true);
+            break;
+        }
+        if upstream.is_none() {
+            let s = UnixStream::connect(&cfg.upstream)?;
+            let _ = s.set_read_timeout(Some(Duration::from_secs(3600)));
+            upstream = Some((BufReader::with_capacity(16 << 10, s.try_clone()?), s));
+        }
+        let Some((up_r, up_w)) = upstream.as_mut() else {
+            break;
+        };
+        if head.expect_continue {
+            client_w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        }
+        up_w.write_all(&head.raw)?;
+        let _ = client.get_ref().set_read_timeout(Some(cfg.idle_timeout));
+        if head.chunked {
+            match copy_chunked(&mut client, up_w, cfg.max_body_bytes, &mut buf) {
+                Ok(()) => {}
+                Err(e) => {
+                    stats.rejected.fetch_add(1, Ordering::Relaxed);
+                    let (status, msg) = match e {
+                        BodyError::TooLarge => (
+                            413,
+                            format!(
+                                "request body exceeds the limit of {} bytes (http.max_body_mb)",
+                                cfg.max_body_bytes
+                            ),
+                        ),
+                        BodyError::Malformed => (400, "malformed chunked body".into()),
+                        BodyError::Io => (400, "request body not received".into()),
+                    };
+                    let _ = up_w.shutdown(Shutdown::Both);
+                    let _ = write_error(&mut client_w, status, &msg, true);
+                    break;
+                }
+            }
+        } else if let Some(n) = head.content_length
+            && copy_exact(&mut client, up_w, n, &mut buf).is_err()
+        {
+            let _ = up_w.shutdown(Shutdown::Both);
+            break;
+        }
+        up_w.flush()?;
+        match relay_response(up_r, &mut client_w, head.head_method, &mut buf) {
+            Ok(close) if close || head.close => break,
+            Ok(_) => {}
+            Err(_) => {
+                let _ = write_error(
+                    &mut client_w,
+                    502,
+                    "internal server error (handler did not answer)",
+                    true,
+                );
+                break;
+            }
+        }
+    }
+    let _ = client_w.shutdown(Shutdown::Both);
+    if let Some((_, up)) = upstream {
+        let _ = up.shutdown(Shutdown::Both);
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! InfluxQL on `/query`.
+
+pub mod http;

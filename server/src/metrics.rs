@@ -1,0 +1,365 @@
+//! Counters and a latency histogram, exposed in Prometheus text format 0.0.4.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the query latency buckets, seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// A cumulative histogram.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    counts: [AtomicU64; 12],
+    inf: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation.
+    pub fn observe(&self, d: Duration) {
+        let s = d.as_secs_f64();
+        match BUCKETS.iter().position(|&b| s <= b) {
+            Some(i) => {
+                if let Some(c) = self.counts.get(i) {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            None => {
+                self.inf.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.sum_us
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, name: &str, help: &str, out: &mut String) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cum = 0;
+        for (b, c) in BUCKETS.iter().zip(&self.counts) {
+            cum += c.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {cum}");
+        }
+        cum += self.inf.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cum}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {cum}");
+    }
+}
+
+/// Server counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Write requests fully written.
+    pub writes_ok: AtomicU64,
+    /// Write requests with some points rejected.
+    pub writes_partial: AtomicU64,
+    /// Write requests refused (4xx/5xx, nothing written).
+    pub writes_failed: AtomicU64,
+    /// Field values written.
+    pub points_written: AtomicU64,
+    /// Points rejected (parse errors and validation).
+    pub points_rejected: AtomicU64,
+    /// Queries answered.
+    pub queries: AtomicU64,
+    /// Queries that failed.
+    pub query_errors: AtomicU64,
+    /// Query latency.
+    pub query_latency: Histogram,
+    /// Flushes that failed.
+    pub flush_errors: AtomicU64,
+    /// Group-commit syncs.
+    pub syncs: AtomicU64,
+    /// Request bodies received, bytes.
+    pub bytes_received: AtomicU64,
+    /// What the HTTP guard saw and refused.
+    pub guard: std::sync::Arc<crate::http::guard::GuardStats>,
+}
+
+/// Gauges sampled at scrape time.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// Active memtable bytes.
+    pub memtable_bytes: u64,
+    /// Frozen memtable bytes.
+    pub frozen_bytes: u64,
+    /// Catalog bytes.
+    pub catalog_bytes: u64,
+    /// WAL bytes on the device.
+    pub wal_bytes: u64,
+    /// Series.
+    pub series: u64,
+    /// Tables.
+    pub tables: u64,
+    /// Table bytes.
+    pub table_bytes: u64,
+    /// Flushes since start.
+    pub flushes: u64,
+    /// Bytes written by flushes since start.
+    pub flushed_bytes: u64,
+    /// Device capacity.
+    pub capacity_bytes: u64,
+    /// Device bytes in use.
+    pub used_bytes: u64,
+    /// File bytes allocated on disk.
+    pub file_allocated_bytes: u64,
+    /// 1 when the store accepts writes.
+    pub healthy: bool,
+}
+
+fn counter(out: &mut String, name: &str, help: &str, samples: &[(&str, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (labels, v) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {v}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {v}");
+        }
+    }
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, v: f64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+}
+
+/// `process_*` metrics from /proc.
+fn process(out: &mut String, start_time_s: f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let tick = 100.0; // USER_HZ on Linux
+    let num = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After "pid (comm)": state is field 0, utime 11, stime 12, vsize 20, rss 21.
+    counter(
+        out,
+        "process_cpu_seconds_total",
+        "User and system CPU time.",
+        &[],
+    );
+    let _ = writeln!(
+        out,
+        "process_cpu_seconds_total {}",
+        (num(11) + num(12)) / tick
+    );
+    gauge(
+        out,
+        "process_virtual_memory_bytes",
+        "Virtual memory size.",
+        num(20),
+    );
+    gauge(
+        out,
+        "process_resident_memory_bytes",
+        "Resident set size.",
+        num(21) * 4096.0,
+    );
+    gauge(
+        out,
+        "process_start_time_seconds",
+        "Start time since the Unix epoch.",
+        start_time_s,
+    );
+    let fds = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    gauge(
+        out,
+        "process_open_fds",
+        "Open file descriptors.",
+        fds as f64,
+    );
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    if let Some(max) = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        gauge(
+            out,
+            "process_max_fds",
+            "Maximum open file descriptors.",
+            max,
+        );
+    }
+}
+
+impl Metrics {
+    /// The exposition text.
+    pub fn render(&self, g: &Gauges, start_time_s: f64) -> String {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut out = String::with_capacity(4096);
+        counter(
+            &mut out,
+            "pulsardb_write_requests_total",
+            "Write requests by outcome.",
+            &[
+                ("outcome=\"ok\"", l(&self.writes_ok)),
+                ("outcome=\"partial\"", l(&self.writes_partial)),
+                ("outcome=\"error\"", l(&self.writes_failed)),
+            ],
+        );
+        counter(
+            &mut out,
+            "pulsardb_points_total",
+            "Points (field values) by outcome.",
+            &[
+                ("outcome=\"written\"", l(&self.points_written)),
+                ("outcome=\"rejected\"", l(&self.points_rejected)),
+            ],
+        );
+        counter(
+            &mut out,
+            "pulsardb_queries_total",
+            "Queries answered.",
+            &[("", l(&self.queries))],
+        );
+        counter(
+            &mut out,
+            "pulsardb_query_errors_total",
+            "Queries that failed.",
+            &[("", l(&self.query_errors))],
+        );
+        self.query_latency.render(
+            "pulsardb_query_duration_seconds",
+            "Query latency.",
+            &mut out,
+        );
+        counter(
+            &mut out,
+            "pulsardb_flushes_total",
+            "Memtable flushes.",
+            &[("", g.flushes)],
+        );
+        counter(
+            &mut out,
+            "pulsardb_flush_errors_total",
+            "Flushes that failed.",
+            &[("", l(&self.flush_errors))],
+        );
+        counter(
+            &mut out,
+            "pulsardb_flushed_bytes_total",
+            "Table bytes written by flushes.",
+            &[("", g.flushed_bytes)],
+        );
+        counter(
+            &mut out,
+            "pulsardb_wal_syncs_total",
+            "Group-commit syncs of the WAL.",
+            &[("", l(&self.syncs))],
+        );
+        counter(
+            &mut out,
+            "pulsardb_received_bytes_total",
+            "Request body bytes received.",
+            &[("", l(&self.bytes_received))],
+        );
+        let gs = &self.guard;
+        gauge(
+            &mut out,
+            "pulsardb_http_connections",
+            "Client connections open.",
+            gs.open.load(Ordering::Relaxed) as f64,
+        );
+        counter(
+            &mut out,
+            "pulsardb_http_refused_total",
+            "Connections and requests refused by the HTTP guard.",
+            &[
+                (
+                    "reason=\"connection_limit\"",
+                    gs.refused.load(Ordering::Relaxed) as u64,
+                ),
+                (
+                    "reason=\"request_limits\"",
+                    gs.rejected.load(Ordering::Relaxed) as u64,
+                ),
+            ],
+        );
+        gauge(
+            &mut out,
+            "pulsardb_memtable_bytes",
+            "Bytes in the active memtable.",
+            g.memtable_bytes as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_memtable_frozen_bytes",
+            "Bytes in memtables being flushed.",
+            g.frozen_bytes as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_catalog_bytes",
+            "Bytes of the series catalog.",
+            g.catalog_bytes as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_wal_bytes",
+            "Bytes of the device holding the WAL.",
+            g.wal_bytes as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_series",
+            "Series in the catalog.",
+            g.series as f64,
+        );
+        gauge(&mut out, "pulsardb_tables", "Live tables.", g.tables as f64);
+        gauge(
+            &mut out,
+            "pulsardb_table_bytes",
+            "Bytes of live tables.",
+            g.table_bytes as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_device_capacity_bytes",
+            "Capacity of the store (max_disk_mb).",
+            g.capacity_bytes as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_device_used_bytes",
+            "Bytes of the store in use.",
+            g.used_bytes as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_device_free_bytes",
+            "Bytes of the store free.",
+            g.capacity_bytes.saturating_sub(g.used_bytes) as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_file_allocated_bytes",
+            "Bytes the store file occupies on disk.",
+            g.file_allocated_bytes as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_healthy",
+            "1 when the store accepts writes.",
+            if g.healthy { 1.0 } else { 0.0 },
+        );
+        process(&mut out, start_time_s);
+        out
+    }
+}

@@ -1,0 +1,279 @@
+//! The store on disk: one file in the data directory, presented to the core
+//! as a [`BlockDevice`].
+//!
+//! - `program` is `pwrite`, `read` is `pread` (bytes past the end of the file
+//!   read as zeros: the file grows on demand, sparse, up to `max_disk_mb`);
+//! - `sync` is `fdatasync`;
+//! - `erase` and `discard` punch a hole (`fallocate(PUNCH_HOLE)`), so freed
+//!   blocks give their space back to the filesystem (and, with discard
+//!   enabled, to the SD card). The core never trusts erased bytes, so a
+//!   filesystem without hole punching loses nothing but space.
+//!
+//! The file is created under a temporary name, formatted, synced, then
+//! renamed into place and the directory synced: a crash during creation
+//! leaves either no store or a complete empty one. An exclusive `flock` on
+//! `pulsardb.lock` keeps a second process off the directory.
+//!
+//! Handles share one `File`: the engine's device, a reader per query, a
+//! writer for flush jobs, and the group-commit syncer all use positional I/O
+//! on it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use pulsardb_core::{BlockDevice, BlockId, Geometry};
+use rustix::fs::{FallocateFlags, FlockOperation};
+
+/// Name of the store file in the data directory.
+pub const STORE_FILE: &str = "pulsardb.store";
+/// Name of the lock file.
+pub const LOCK_FILE: &str = "pulsardb.lock";
+/// Erase block of the file device.
+pub const BLOCK_SIZE: u32 = 64 << 10;
+
+/// Errors of the file device.
+#[derive(Debug)]
+pub enum FileError {
+    /// The operating system refused.
+    Io(io::Error),
+    /// A write through a read-only handle.
+    ReadOnly,
+    /// Outside the device or misaligned.
+    Access,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::Io(e) => write!(f, "{e}"),
+            FileError::ReadOnly => f.write_str("write through a read-only handle"),
+            FileError::Access => f.write_str("access outside the store"),
+        }
+    }
+}
+
+/// A [`BlockDevice`] over the store file.
+#[derive(Debug, Clone)]
+pub struct FileDevice {
+    file: Arc<File>,
+    geo: Geometry,
+    writable: bool,
+}
+
+impl FileDevice {
+    /// A device over an open file of `capacity_bytes`.
+    pub fn new(file: File, capacity_bytes: u64) -> Self {
+        let geo = Geometry {
+            block_size: BLOCK_SIZE,
+            block_count: u32::try_from(capacity_bytes / u64::from(BLOCK_SIZE)).unwrap_or(u32::MAX),
+            write_size: 1,
+        };
+        Self {
+            file: Arc::new(file),
+            geo,
+            writable: true,
+        }
+    }
+
+    /// A handle for queries: reads only.
+    pub fn reader(&self) -> Self {
+        Self {
+            writable: false,
+            ..self.clone()
+        }
+    }
+
+    /// A handle for a flush job writing its own (allocated) blocks.
+    pub fn writer(&self) -> Self {
+        self.clone()
+    }
+
+    /// `fdatasync` of the file, from any thread.
+    pub fn sync_data(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    /// Bytes the file occupies on disk (allocated blocks).
+    pub fn allocated_bytes(&self) -> u64 {
+        rustix::fs::fstat(&*self.file).map_or(0, |st| st.st_blocks as u64 * 512)
+    }
+
+    fn offset(&self, block: BlockId, offset: u32, len: usize) -> Result<u64, FileError> {
+        if block >= self.geo.block_count
+            || u64::from(offset) + len as u64 > u64::from(self.geo.block_size)
+        {
+            return Err(FileError::Access);
+        }
+        Ok(u64::from(block) * u64::from(self.geo.block_size) + u64::from(offset))
+    }
+
+    fn punch(&self, block: BlockId) -> Result<(), FileError> {
+        if !self.writable {
+            return Err(FileError::ReadOnly);
+        }
+        let at = self.offset(block, 0, 0)?;
+        match rustix::fs::fallocate(
+            &*self.file,
+            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+            at,
+            u64::from(self.geo.block_size),
+        ) {
+            Ok(()) => Ok(()),
+            // No hole punching here: the bytes stay, which the format allows.
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => Ok(()),
+            Err(e) => Err(FileError::Io(e.into())),
+        }
+    }
+}
+
+impl BlockDevice for FileDevice {
+    type Error = FileError;
+
+    fn geometry(&self) -> Geometry {
+        self.geo
+    }
+
+    fn read(&mut self, block: BlockId, offset: u32, buf: &mut [u8]) -> Result<(), FileError> {
+        let mut at = self.offset(block, offset, buf.len())?;
+        let mut done = 0;
+        while done < buf.len() {
+            let rest = buf.get_mut(done..).unwrap_or_default();
+            match self.file.read_at(rest, at) {
+                // Past the end of the (sparse, growing) file: never written.
+                Ok(0) => {
+                    rest.fill(0);
+                    return Ok(());
+                }
+                Ok(n) => {
+                    done += n;
+                    at += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(FileError::Io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn program(&mut self, block: BlockId, offset: u32, data: &[u8]) -> Result<(), FileError> {
+        if !self.writable {
+            return Err(FileError::ReadOnly);
+        }
+        let at = self.offset(block, offset, data.len())?;
+        self.file.write_all_at(data, at).map_err(FileError::Io)
+    }
+
+    fn erase(&mut self, block: BlockId) -> Result<(), FileError> {
+        self.punch(block)
+    }
+
+    fn sync(&mut self) -> Result<(), FileError> {
+        self.file.sync_data().map_err(FileError::Io)
+    }
+
+    fn discard(&mut self, block: BlockId) -> Result<(), FileError> {
+        self.punch(block)
+    }
+}
+
+/// The data directory, locked for this process.
+#[derive(Debug)]
+pub struct DataDir {
+    path: PathBuf,
+    _lock: File,
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl DataDir {
+    /// Creates (with parents) and locks the directory. A second process gets
+    /// a clear error at once instead of waiting.
+    pub fn lock(path: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(path)
+            .map_err(|e| format!("cannot create data directory {}: {e}", path.display()))?;
+        let lock_path = path.join(LOCK_FILE);
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+        if let Err(e) = rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive) {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            let holder = holder.trim();
+            return Err(if e == rustix::io::Errno::WOULDBLOCK {
+                format!(
+                    "data directory {} is in use by another pulsardb process{}; stop it or choose another --data-dir",
+                    path.display(),
+                    if holder.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (pid {holder})")
+                    }
+                )
+            } else {
+                format!("cannot lock {}: {e}", lock_path.display())
+            });
+        }
+        let _ = f.set_len(0);
+        let _ = write!(f, "{}", std::process::id());
+        let _ = f.sync_all();
+        Ok(Self {
+            path: path.to_path_buf(),
+            _lock: f,
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens the store file, or creates an empty one with `format` (which
+    /// formats the device it is given) and renames it into place.
+    /// Returns the device and whether it was created.
+    pub fn open_store<F, E>(
+        &self,
+        capacity_bytes: u64,
+        format: F,
+    ) -> Result<(FileDevice, bool), String>
+    where
+        F: FnOnce(FileDevice) -> Result<(), E>,
+        E: std::fmt::Display,
+    {
+        let path = self.path.join(STORE_FILE);
+        match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(f) => return Ok((FileDevice::new(f, capacity_bytes), false)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot open {}: {e}", path.display())),
+        }
+        let tmp = self.path.join(format!("{STORE_FILE}.new"));
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        let dev = FileDevice::new(f, capacity_bytes);
+        format(dev.clone()).map_err(|e| format!("cannot format {}: {e}", tmp.display()))?;
+        dev.sync_data()
+            .map_err(|e| format!("cannot sync {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))?;
+        sync_dir(&self.path)
+            .map_err(|e| format!("cannot sync directory {}: {e}", self.path.display()))?;
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        Ok((FileDevice::new(f, capacity_bytes), true))
+    }
+}

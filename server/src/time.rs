@@ -1,0 +1,212 @@
+//! Time: now, RFC 3339 in and out, durations (`10s`, `1m`, `1h30m`, `500ms`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Nanoseconds since the Unix epoch.
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Days since 1970-01-01 of a civil date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn split(ns: i64) -> (i64, u32, u32, i64, i64, i64, i64) {
+    let secs = ns.div_euclid(1_000_000_000);
+    let frac = ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, mo, d) = civil_from_days(days);
+    (y, mo, d, sod / 3600, sod / 60 % 60, sod % 60, frac)
+}
+
+/// RFC 3339 with the fraction as InfluxDB prints it: trailing zeros
+/// dropped, none at all for whole seconds (`2020-08-01T00:00:05Z`).
+#[expect(dead_code, reason = "InfluxQL responses print times with it")]
+pub fn rfc3339(ns: i64) -> String {
+    let (y, mo, d, h, mi, s, frac) = split(ns);
+    let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+    if frac != 0 {
+        let f = format!("{frac:09}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+/// RFC 3339 with milliseconds, for logs.
+pub fn rfc3339_ms(ns: i64) -> String {
+    let (y, mo, d, h, mi, s, frac) = split(ns);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z",
+        frac / 1_000_000
+    )
+}
+
+/// Parses RFC 3339 (`2020-08-01T00:00:05Z`, fractions, `+02:00` offsets,
+/// and the date alone) into ns since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if t.bytes().all(|c| c.is_ascii_digit()) {
+            t.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    if b.len() == 10 {
+        return days.checked_mul(86_400_000_000_000);
+    }
+    if !matches!(b.get(10), Some(b'T' | b't' | b' '))
+        || b.len() < 19
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+    {
+        return None;
+    }
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac: i64 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let digits = s.get(start..i)?;
+        if digits.is_empty() || digits.len() > 9 {
+            return None;
+        }
+        frac = digits.parse::<i64>().ok()? * 10i64.pow(9 - digits.len() as u32);
+    }
+    let offset_s: i64 = match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&c @ (b'+' | b'-')) if b.len() == i + 6 && b.get(i + 3) == Some(&b':') => {
+            let off = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            if c == b'+' { off } else { -off }
+        }
+        _ => return None,
+    };
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
+    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+}
+
+/// Parses a duration: one or more `<integer><unit>` with units `ns`, `u`/`µ`/`us`,
+/// `ms`, `s`, `m`, `h`, `d`, `w` (InfluxQL's duration literals). Returns ns.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: i64 = rest.get(..digits)?.parse().ok()?;
+        rest = rest.get(digits..)?;
+        let unit_len = rest
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .map(char::len_utf8)
+            .sum::<usize>();
+        let unit = rest.get(..unit_len)?;
+        rest = rest.get(unit_len..)?;
+        let mul: i64 = match unit {
+            "ns" => 1,
+            "u" | "µ" | "us" | "µs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "d" => 86_400_000_000_000,
+            "w" => 604_800_000_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(mul)?)?;
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trips() {
+        for (s, ns) in [
+            ("1970-01-01T00:00:00Z", 0i64),
+            ("2020-08-01T00:00:05Z", 1_596_240_005_000_000_000),
+            ("2020-08-01T00:00:05.5Z", 1_596_240_005_500_000_000),
+            ("2020-08-01T00:00:05.000000001Z", 1_596_240_005_000_000_001),
+            ("1969-12-31T23:59:59Z", -1_000_000_000),
+        ] {
+            assert_eq!(parse_rfc3339(s), Some(ns), "{s}");
+            assert_eq!(rfc3339(ns), s);
+        }
+        assert_eq!(
+            parse_rfc3339("2020-08-01T02:00:05+02:00"),
+            Some(1_596_240_005_000_000_000)
+        );
+        assert_eq!(parse_rfc3339("2020-08-01"), Some(1_596_240_000_000_000_000));
+        for bad in [
+            "",
+            "2020",
+            "2020-13-01T00:00:00Z",
+            "2020-08-01T00:00:05",
+            "2020-08-01T00:00:05.Z",
+            "x",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Some(10_000_000_000));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(parse_duration("500ms"), Some(500_000_000));
+        assert_eq!(parse_duration("1w"), Some(604_800_000_000_000));
+        for bad in ["", "10", "s", "10x", "1.5h", "-1h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+}

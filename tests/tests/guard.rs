@@ -1,0 +1,173 @@
+//! The HTTP hardening in front of tiny_http: each limit, tried on the real
+//! binary. See `server/src/http/guard.rs` for why each exists.
+
+use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use pulsardb_tests::{Server, TempDir, read_response};
+
+fn connect(s: &Server) -> TcpStream {
+    let c = TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    c
+}
+
+/// Regression: tiny_http drained an unread body by allocating its whole
+/// declared length at once; a huge Content-Length must get a 413 and no
+/// allocation, whether or not the client waits for 100-continue.
+#[test]
+fn huge_content_length_is_refused_without_reading() {
+    let dir = TempDir::new("huge");
+    let s = Server::start(&dir.0, None);
+    for expect in ["", "Expect: 100-continue\r\n"] {
+        let mut c = connect(&s);
+        write!(c, "POST /write?db=pulsardb HTTP/1.1\r\nHost: x\r\n{expect}Content-Length: 100000000000\r\n\r\n").unwrap();
+        let r = read_response(&mut BufReader::new(c)).unwrap();
+        assert_eq!(r.status, 413);
+        assert!(r.text().contains("100000000000 bytes exceeds the limit"));
+    }
+    assert_eq!(s.req("GET", "/ping", &[], b"").status, 204, "still alive");
+}
+
+#[test]
+fn expect_100_continue_and_keep_alive_work() {
+    let dir = TempDir::new("expect");
+    let s = Server::start(&dir.0, None);
+    let mut c = connect(&s);
+    let body = b"m v=1 1\n";
+    write!(c, "POST /write?db=pulsardb HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    let cont = read_response(&mut r).unwrap();
+    assert_eq!(cont.status, 100);
+    c.write_all(body).unwrap();
+    assert_eq!(read_response(&mut r).unwrap().status, 204);
+    // Same connection, pipelined: two requests sent at once.
+    c.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut r).unwrap().status, 204);
+    assert_eq!(read_response(&mut r).unwrap().status, 204);
+    // Chunked body.
+    c.write_all(b"POST /write?db=pulsardb HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nm v=\r\n4\r\n2 2\n\r\n0\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut r).unwrap().status, 204);
+}
+
+#[test]
+fn oversized_head_and_chunked_bodies_are_cut_off() {
+    let dir = TempDir::new("heads");
+    let s = Server::start(&dir.0, Some(r#"{"http": {"max_body_mb": 1}}"#));
+    // An endless header line.
+    let mut c = connect(&s);
+    c.write_all(b"GET /ping HTTP/1.1\r\nX-Long: ").unwrap();
+    let chunk = vec![b'a'; 16 << 10];
+    let mut sent = 0;
+    while sent < (1 << 20) {
+        if c.write_all(&chunk).is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let mut buf = Vec::new();
+    let _ = c.read_to_end(&mut buf);
+    assert!(
+        String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+    // Too many header lines.
+    let mut c = connect(&s);
+    let mut head = String::from("GET /ping HTTP/1.1\r\n");
+    for i in 0..200 {
+        head.push_str(&format!("X-{i}: v\r\n"));
+    }
+    head.push_str("\r\n");
+    c.write_all(head.as_bytes()).unwrap();
+    assert_eq!(read_response(&mut BufReader::new(c)).unwrap().status, 431);
+    // A chunked body growing past the limit.
+    let mut c = connect(&s);
+    c.write_all(
+        b"POST /write?db=pulsardb HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+    )
+    .unwrap();
+    let piece = format!("{:x}\r\n{}\r\n", 64 << 10, "m v=1 1\n".repeat(8 << 10));
+    let mut r = Err(std::io::ErrorKind::Other.into());
+    for _ in 0..40 {
+        if c.write_all(piece.as_bytes()).is_err() {
+            break;
+        }
+    }
+    if let Ok(c2) = c.try_clone() {
+        r = read_response(&mut BufReader::new(c2));
+    }
+    assert_eq!(r.map(|r| r.status).unwrap_or(413), 413);
+    // Smuggling-shaped heads.
+    let mut c = connect(&s);
+    c.write_all(b"POST /write?db=pulsardb HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut BufReader::new(c)).unwrap().status, 400);
+    assert_eq!(s.req("GET", "/ping", &[], b"").status, 204, "still alive");
+}
+
+#[test]
+fn slow_and_idle_clients_are_disconnected() {
+    let dir = TempDir::new("slow");
+    let s = Server::start(&dir.0, Some(r#"{"http": {"idle_timeout_seconds": 1}}"#));
+    // Idle after connecting: closed after the idle timeout, nothing sent.
+    let mut c = connect(&s);
+    let t0 = Instant::now();
+    let mut buf = [0u8; 16];
+    assert_eq!(c.read(&mut buf).unwrap_or(0), 0);
+    assert!(t0.elapsed() >= Duration::from_millis(900) && t0.elapsed() < Duration::from_secs(10));
+    // A head trickled byte by byte: 408 within the head timeout.
+    let mut c = connect(&s);
+    let t0 = Instant::now();
+    let mut status = String::new();
+    for b in b"GET /ping HTTP/1.1\r\nX-Slow: ".iter().cycle() {
+        if c.write_all(&[*b]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        c.set_nonblocking(true).unwrap();
+        let mut tmp = [0u8; 64];
+        if let Ok(n) = c.read(&mut tmp) {
+            status = String::from_utf8_lossy(&tmp[..n]).into_owned();
+            break;
+        }
+        c.set_nonblocking(false).unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(30), "never cut off");
+    }
+    assert!(
+        status.starts_with("HTTP/1.1 408") || status.is_empty(),
+        "{status}"
+    );
+    assert!(t0.elapsed() >= Duration::from_secs(9));
+}
+
+#[test]
+fn connections_beyond_the_limit_get_503() {
+    let dir = TempDir::new("conns");
+    // 1 worker: the guard allows 64 connections.
+    let s = Server::start(
+        &dir.0,
+        Some(r#"{"http": {"workers": 1, "idle_timeout_seconds": 30}}"#),
+    );
+    let mut held = Vec::new();
+    for _ in 0..64 {
+        let mut c = connect(&s);
+        c.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut r = BufReader::new(c.try_clone().unwrap());
+        assert_eq!(read_response(&mut r).unwrap().status, 204);
+        held.push((c, r));
+    }
+    let c = connect(&s);
+    let r = read_response(&mut BufReader::new(c)).unwrap();
+    assert_eq!(r.status, 503);
+    assert!(r.text().contains("too many connections"));
+    drop(held);
+    // Freed: served again.
+    let t0 = Instant::now();
+    while s.req("GET", "/ping", &[], b"").status != 204 {
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
