@@ -283,6 +283,19 @@ impl Ctx {
                             .map(|(_, v)| v)
                             .max_by(|a, b| num(a).partial_cmp(&num(b)).unwrap())
                             .unwrap();
+                        // The earliest point holding the extreme.
+                        let min_at = pts
+                            .iter()
+                            .filter(|p| num(&p.1) == num(&min))
+                            .map(|p| p.0)
+                            .min()
+                            .unwrap();
+                        let max_at = pts
+                            .iter()
+                            .filter(|p| num(&p.1) == num(&max))
+                            .map(|p| p.0)
+                            .min()
+                            .unwrap();
                         let tmin = pts.iter().map(|p| p.0).min().unwrap();
                         let tmax = pts.iter().map(|p| p.0).max().unwrap();
                         let first = *pts.iter().find(|p| p.0 == tmin).unwrap();
@@ -324,6 +337,8 @@ impl Ctx {
                                 sum,
                                 min,
                                 max,
+                                min_at,
+                                max_at,
                                 first,
                                 last,
                             },
@@ -352,6 +367,8 @@ impl Ctx {
                         assert_eq!(ha.count, wa.count, "count {k:?}@{tw} in {q:?}");
                         assert_eq!(ha.min, wa.min, "min {k:?}@{tw} in {q:?}");
                         assert_eq!(ha.max, wa.max, "max {k:?}@{tw} in {q:?}");
+                        assert_eq!(ha.min_at, wa.min_at, "min time {k:?}@{tw} in {q:?}");
+                        assert_eq!(ha.max_at, wa.max_at, "max time {k:?}@{tw} in {q:?}");
                         assert_eq!(ha.first.1, wa.first.1, "first {k:?}@{tw} in {q:?}");
                         assert_eq!(ha.last.1, wa.last.1, "last {k:?}@{tw} in {q:?}");
                         match (ha.sum, wa.sum) {

@@ -28,6 +28,10 @@ pub struct Acc {
     pub min: Value,
     /// Largest value.
     pub max: Value,
+    /// Time of the smallest value (the earliest, if several).
+    pub min_at: i64,
+    /// Time of the largest value (the earliest, if several).
+    pub max_at: i64,
     /// Earliest point (time, value).
     pub first: (i64, Value),
     /// Latest point.
@@ -57,6 +61,8 @@ impl Acc {
             },
             min: v,
             max: v,
+            min_at: ts,
+            max_at: ts,
             first: (ts, v),
             last: (ts, v),
         }
@@ -74,6 +80,8 @@ impl Acc {
             },
             min: s.min,
             max: s.max,
+            min_at: s.min_at,
+            max_at: s.max_at,
             first: (min_ts, s.first),
             last: (max_ts, s.last),
         }
@@ -90,11 +98,14 @@ impl Acc {
             (AccSum::Boolean(a), AccSum::Boolean(b)) => AccSum::Boolean(a + b),
             (a, _) => a,
         };
-        if less(&o.min, &self.min) {
+        // On equal values the earlier point is the one selected, as InfluxDB does.
+        if less(&o.min, &self.min) || (o.min == self.min && o.min_at < self.min_at) {
             self.min = o.min;
+            self.min_at = o.min_at;
         }
-        if less(&self.max, &o.max) {
+        if less(&self.max, &o.max) || (o.max == self.max && o.max_at < self.max_at) {
             self.max = o.max;
+            self.max_at = o.max_at;
         }
         if o.first.0 < self.first.0 {
             self.first = o.first;

@@ -156,7 +156,7 @@ pub fn encode_chunk_meta(m: &ChunkMeta, prev: Option<&ChunkMeta>, out: &mut Vec<
     put_u64(out, u64::from(m.count));
     put_i64(out, m.min_ts.wrapping_sub(pts));
     put_u64(out, m.max_ts.wrapping_sub(m.min_ts) as u64);
-    m.stats.encode(out);
+    m.stats.encode(m.min_ts, out);
 }
 
 /// Decodes one chunk entry (see [`encode_chunk_meta`]).
@@ -175,7 +175,14 @@ pub fn decode_chunk_meta(
     if count == 0 || max_ts < min_ts {
         return Err(Truncated { offset: r.pos() });
     }
-    let stats = Stats::decode(ty, u64::from(count), r)?;
+    let stats = Stats::decode(ty, u64::from(count), min_ts, r)?;
+    if stats.min_at < min_ts
+        || stats.min_at > max_ts
+        || stats.max_at < min_ts
+        || stats.max_at > max_ts
+    {
+        return Err(Truncated { offset: r.pos() });
+    }
     Ok(ChunkMeta {
         offset,
         len,

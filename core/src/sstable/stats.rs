@@ -24,6 +24,10 @@ pub struct Stats {
     pub last: Value,
     /// Sum of the values.
     pub sum: Sum,
+    /// Time of the smallest value (the earliest, if several).
+    pub min_at: i64,
+    /// Time of the largest value (the earliest, if several).
+    pub max_at: i64,
 }
 
 /// A chunk's sum, exact for integers and for decimal floats.
@@ -68,67 +72,60 @@ fn unzz128(v: u128) -> i128 {
 }
 
 impl Stats {
-    /// Computes the statistics of a chunk (`bits` in time order, non-empty).
-    pub fn compute(ty: FieldType, bits: &[u64]) -> Option<Self> {
+    /// Computes the statistics of a chunk: `ts` strictly increasing,
+    /// `bits` parallel, non-empty.
+    pub fn compute(ty: FieldType, ts: &[i64], bits: &[u64]) -> Option<Self> {
         let (&first, &last) = (bits.first()?, bits.last()?);
-        Some(match ty {
-            FieldType::Float => {
-                let mut min = f64::from_bits(first);
-                let mut max = min;
-                let mut sum = 0.0;
-                for &b in bits {
-                    let v = f64::from_bits(b);
-                    // total order on finite values; NaN never reaches a table.
-                    if v < min {
-                        min = v;
-                    }
-                    if v > max {
-                        max = v;
-                    }
-                    sum += v;
-                }
-                Stats {
-                    min: Value::Float(min),
-                    max: Value::Float(max),
-                    first: Value::Float(f64::from_bits(first)),
-                    last: Value::Float(f64::from_bits(last)),
-                    sum: Sum::Float(sum),
-                }
+        let t0 = *ts.first()?;
+        // Positions of the extremes; strict comparisons keep the earliest.
+        let (mut lo_i, mut hi_i) = (0usize, 0usize);
+        let value = |b: u64| Value::from_bits(ty, b);
+        let less = |a: u64, b: u64| -> bool {
+            match ty {
+                FieldType::Float => f64::from_bits(a) < f64::from_bits(b),
+                FieldType::Integer => (a as i64) < (b as i64),
+                FieldType::Unsigned => a < b,
+                FieldType::Boolean => a == 0 && b != 0,
             }
-            FieldType::Integer => {
-                let it = bits.iter().map(|&b| b as i64);
-                Stats {
-                    min: Value::Integer(it.clone().min()?),
-                    max: Value::Integer(it.clone().max()?),
-                    first: Value::Integer(first as i64),
-                    last: Value::Integer(last as i64),
-                    sum: Sum::Integer(it.map(i128::from).sum()),
-                }
+        };
+        let (mut lo, mut hi) = (first, first);
+        for (i, &b) in bits.iter().enumerate() {
+            if less(b, lo) {
+                lo = b;
+                lo_i = i;
             }
-            FieldType::Unsigned => Stats {
-                min: Value::Unsigned(*bits.iter().min()?),
-                max: Value::Unsigned(*bits.iter().max()?),
-                first: Value::Unsigned(first),
-                last: Value::Unsigned(last),
-                sum: Sum::Unsigned(bits.iter().map(|&b| u128::from(b)).sum()),
-            },
-            FieldType::Boolean => {
-                let trues = bits.iter().filter(|&&b| b != 0).count() as u64;
-                Stats {
-                    min: Value::Boolean(trues == bits.len() as u64),
-                    max: Value::Boolean(trues > 0),
-                    first: Value::Boolean(first != 0),
-                    last: Value::Boolean(last != 0),
-                    sum: Sum::Boolean(trues),
-                }
+            if less(hi, b) {
+                hi = b;
+                hi_i = i;
             }
+        }
+        let sum = match ty {
+            FieldType::Float => Sum::Float(bits.iter().map(|&b| f64::from_bits(b)).sum()),
+            FieldType::Integer => Sum::Integer(bits.iter().map(|&b| i128::from(b as i64)).sum()),
+            FieldType::Unsigned => Sum::Unsigned(bits.iter().map(|&b| u128::from(b)).sum()),
+            FieldType::Boolean => Sum::Boolean(bits.iter().filter(|&&b| b != 0).count() as u64),
+        };
+        Some(Stats {
+            min: value(lo),
+            max: value(hi),
+            first: value(first),
+            last: value(last),
+            sum,
+            min_at: ts.get(lo_i).copied().unwrap_or(t0),
+            max_at: ts.get(hi_i).copied().unwrap_or(t0),
         })
     }
 
     /// Encodes. Float min, max, first and last are stored as scaled decimals
     /// when they share an exponent; the sum is kept as the float the chunk's
     /// values add up to in time order (what decoding the chunk would give).
-    pub fn encode(&self, out: &mut Vec<u8>) {
+    pub fn encode(&self, base_ts: i64, out: &mut Vec<u8>) {
+        self.encode_values(out);
+        put_u64(out, self.min_at.wrapping_sub(base_ts) as u64);
+        put_u64(out, self.max_at.wrapping_sub(base_ts) as u64);
+    }
+
+    fn encode_values(&self, out: &mut Vec<u8>) {
         match (self.min, self.max, self.first, self.last, self.sum) {
             (
                 Value::Float(min),
@@ -191,8 +188,13 @@ impl Stats {
     }
 
     /// Decodes statistics of a chunk of `count` values of type `ty`.
-    pub fn decode(ty: FieldType, count: u64, r: &mut Reader<'_>) -> Result<Self, Truncated> {
-        Ok(match ty {
+    pub fn decode(
+        ty: FieldType,
+        count: u64,
+        base_ts: i64,
+        r: &mut Reader<'_>,
+    ) -> Result<Self, Truncated> {
+        let mut st = match ty {
             FieldType::Float => match r.u8()? {
                 1 => {
                     let at = Truncated { offset: r.pos() };
@@ -209,6 +211,8 @@ impl Stats {
                         first: Value::Float(v(f)?),
                         last: Value::Float(v(l)?),
                         sum: Sum::Float(f64::from_bits(r.u64_le()?)),
+                        min_at: 0,
+                        max_at: 0,
                     }
                 }
                 0 => {
@@ -224,6 +228,8 @@ impl Stats {
                         first: Value::Float(first),
                         last: Value::Float(last),
                         sum: Sum::Float(sum),
+                        min_at: 0,
+                        max_at: 0,
                     }
                 }
                 _ => return Err(Truncated { offset: r.pos() }),
@@ -240,6 +246,8 @@ impl Stats {
                     first: Value::Integer(f),
                     last: Value::Integer(l),
                     sum: Sum::Integer(unzz128(get_u128(r)?)),
+                    min_at: 0,
+                    max_at: 0,
                 }
             }
             FieldType::Unsigned => {
@@ -254,6 +262,8 @@ impl Stats {
                     first: Value::Unsigned(f),
                     last: Value::Unsigned(l),
                     sum: Sum::Unsigned(get_u128(r)?),
+                    min_at: 0,
+                    max_at: 0,
                 }
             }
             FieldType::Boolean => {
@@ -269,8 +279,13 @@ impl Stats {
                     first: Value::Boolean(fl & 1 != 0),
                     last: Value::Boolean(fl & 2 != 0),
                     sum: Sum::Boolean(trues),
+                    min_at: 0,
+                    max_at: 0,
                 }
             }
-        })
+        };
+        st.min_at = base_ts.wrapping_add(r.u64()? as i64);
+        st.max_at = base_ts.wrapping_add(r.u64()? as i64);
+        Ok(st)
     }
 }

@@ -181,7 +181,7 @@ impl TableWriter {
         let r = self.stream.write(dev, src, &chunk);
         self.chunk = chunk;
         r?;
-        let Some(stats) = Stats::compute(ty, bits) else {
+        let Some(stats) = Stats::compute(ty, ts, bits) else {
             return Ok(());
         };
         let meta = ChunkMeta {
