@@ -522,6 +522,13 @@ impl<D: BlockDevice> Store<D> {
         self.poisoned = true;
     }
 
+    /// Frees a block that the last durable commit no longer references (a
+    /// retired table no query reads any more), and tells the device.
+    pub fn free_committed(&mut self, block: BlockId) {
+        self.meta.alloc.release_now(block);
+        let _ = self.dev.discard(block);
+    }
+
     /// Erases a block taken with [`Store::alloc_block`].
     pub fn erase(&mut self, block: BlockId) -> Result<(), Error<D::Error>> {
         self.check()?;

@@ -1,14 +1,18 @@
 //! Crash consistency of the whole engine: writes, syncs, flushes (tables,
-//! catalog segments, checkpoints) and reopens on a `SimDevice` that loses
+//! catalog segments, checkpoints), deletes and series drops (tombstones),
+//! compactions, retention drops and reopens on a `SimDevice` that loses
 //! power at a chosen byte, erase or sync. After the cut the database must
 //! open, return every point whose write was followed by a completed sync
-//! (with its value, or a later write's), and nothing that was never written.
+//! (with its value, or a later write's), return no point whose delete or
+//! retention drop completed (unless written again), and nothing that was
+//! never written.
 
 mod common;
 
 use std::collections::BTreeMap;
 
 use common::{Rng, all_cuts, fill_for, policy_for};
+use pulsardb_core::catalog::TagExpr;
 use pulsardb_core::query::SeriesData;
 use pulsardb_core::storage::{CutTrigger, EraseFill, SimConfig, SimDevice, SimError};
 use pulsardb_core::{Db, DbConfig, Error, Geometry, Query, Value, WriteBatch};
@@ -20,22 +24,36 @@ enum Op {
     Sync,
     Flush,
     Reopen,
+    /// DELETE of one host's points in [lo, hi] steps, or DROP SERIES.
+    Delete {
+        host: usize,
+        lo: i64,
+        hi: i64,
+        drop: bool,
+    },
+    /// Compactions until none is due.
+    Compact,
+    /// Flush, then drop the windows ending at or before this step.
+    Retention(i64),
 }
 
 const HOSTS: [&str; 3] = ["a", "b", "c"];
 const FIELDS: [&str; 2] = ["t", "h"];
 const STEP: i64 = 10_000_000_000;
+const WINDOW: i64 = 40;
 
 fn workload(seed: u64, writes: usize) -> Vec<Op> {
     let mut r = Rng(seed);
     let mut ops = vec![];
     let mut t = 0i64;
+    let mut cutoff = i64::MIN;
     for i in 0..writes {
         let n = 1 + r.below(5) as usize;
         let pts = (0..n)
             .map(|_| {
                 t += r.below(2) as i64;
-                // Sometimes rewrite or go back in time.
+                // Sometimes rewrite or go back in time (never beyond a
+                // retention cutoff: WINDOW + 5 behind the newest point).
                 let ts = if r.chance(10) {
                     t - r.below(30) as i64
                 } else {
@@ -50,12 +68,34 @@ fn workload(seed: u64, writes: usize) -> Vec<Op> {
             })
             .collect();
         ops.push(Op::Write(pts));
-        match r.below(10) {
+        match r.below(14) {
             0..=4 => ops.push(Op::Sync),
             5 => ops.push(Op::Flush),
             6 if i % 5 == 0 => {
                 ops.push(Op::Sync);
                 ops.push(Op::Reopen);
+            }
+            7 | 8 => {
+                let drop = r.chance(25);
+                let lo = t - r.below(40) as i64;
+                ops.push(Op::Delete {
+                    host: r.below(3) as usize,
+                    lo: if drop { i64::MIN } else { lo },
+                    hi: if drop {
+                        i64::MAX
+                    } else {
+                        lo + r.below(20) as i64
+                    },
+                    drop,
+                });
+            }
+            9 => ops.push(Op::Compact),
+            10 => {
+                let c = (t - WINDOW - 5).div_euclid(WINDOW) * WINDOW;
+                if c > cutoff {
+                    cutoff = c;
+                    ops.push(Op::Retention(c));
+                }
             }
             _ => {}
         }
@@ -69,8 +109,9 @@ type Key = (usize, usize, i64);
 #[derive(Default, Clone, Debug)]
 struct Model {
     created: bool,
-    /// Every value written per key, in order, with whether it is acknowledged.
-    writes: BTreeMap<Key, Vec<(f64, bool)>>,
+    /// Every value each key was given, in order (`None`: deleted), with
+    /// whether it is acknowledged.
+    writes: BTreeMap<Key, Vec<(Option<f64>, bool)>>,
     unacked: Vec<(Key, usize)>,
 }
 
@@ -82,12 +123,33 @@ impl Model {
             }
         }
     }
+
+    /// Records a change that may or may not land until acknowledged.
+    fn change(&mut self, k: Key, v: Option<f64>) {
+        let e = self.writes.entry(k).or_default();
+        e.push((v, false));
+        self.unacked.push((k, e.len() - 1));
+    }
+
+    /// Marks the keys `hit` selects as deleted (only those that exist).
+    fn delete(&mut self, hit: impl Fn(&Key) -> bool) {
+        let keys: Vec<Key> = self
+            .writes
+            .iter()
+            .filter(|(k, _)| hit(k))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            self.change(k, None);
+        }
+    }
 }
 
 fn cfg() -> DbConfig {
     DbConfig {
         memtable_bytes: 1500,
-        window_ns: 40 * STEP,
+        window_ns: WINDOW * STEP,
+        max_tables_per_window: 2,
         ..DbConfig::default()
     }
 }
@@ -108,16 +170,26 @@ fn write(
     }
     // Record before writing: a write cut short may or may not have landed.
     for &(h, f, ts, v) in pts {
-        let e = m.writes.entry((h, f, ts)).or_default();
-        e.push((v, false));
-        m.unacked.push(((h, f, ts), e.len() - 1));
+        m.change((h, f, ts), Some(v));
     }
     let out = db.write("db", &b)?;
     assert!(out.rejected.is_empty(), "{:?}", out.rejected);
     Ok(())
 }
 
-fn run(dev: &mut SimDevice, ops: &[Op], m: &mut Model) -> Result<(), Error<SimErr>> {
+#[derive(Default)]
+struct OpCounts {
+    deletes: u64,
+    compactions: u64,
+    retention_drops: u64,
+}
+
+fn run(
+    dev: &mut SimDevice,
+    ops: &[Op],
+    m: &mut Model,
+    n: &mut OpCounts,
+) -> Result<(), Error<SimErr>> {
     let mut db = Db::create(&mut *dev, cfg())?;
     db.create_database("db")?;
     db.sync()?;
@@ -137,6 +209,40 @@ fn run(dev: &mut SimDevice, ops: &[Op], m: &mut Model) -> Result<(), Error<SimEr
                 drop(db);
                 let (d, _) = Db::open(&mut *dev, cfg())?;
                 db = d;
+            }
+            &Op::Delete { host, lo, hi, drop } => {
+                m.delete(|k| k.0 == host && k.2 >= lo && k.2 <= hi);
+                let tags = TagExpr::Eq("host".into(), HOSTS[host].into());
+                let (lo_ns, hi_ns) = (lo.saturating_mul(STEP), hi.saturating_mul(STEP));
+                let out = db.delete("db", Some("m"), &tags, lo_ns, hi_ns, drop)?;
+                if out.series > 0 {
+                    // Durable on return (the WAL before it too).
+                    m.ack();
+                    n.deletes += 1;
+                }
+            }
+            Op::Compact => {
+                let mut any = false;
+                while db.compact(i64::MAX, 0)?.is_some() {
+                    any = true;
+                    n.compactions += 1;
+                }
+                if any {
+                    m.ack();
+                }
+            }
+            &Op::Retention(cutoff) => {
+                db.flush()?;
+                m.ack();
+                // Every point is in a table now: the windows ending at or
+                // before the cutoff go whole.
+                m.delete(|k| k.2.div_euclid(WINDOW) * WINDOW + WINDOW <= cutoff);
+                db.set_retention_cutoff(cutoff * STEP);
+                let out = db.apply_retention(cutoff * STEP)?;
+                if out.tables > 0 {
+                    m.ack();
+                    n.retention_drops += out.windows;
+                }
             }
         }
     }
@@ -171,19 +277,18 @@ fn check(db: &mut Db<&mut SimDevice>, m: &Model, ctx: &str) -> BTreeMap<Key, f64
     }
     for (k, ws) in &m.writes {
         let last_ack = ws.iter().rposition(|w| w.1);
-        match (got.get(k), last_ack) {
-            (Some(v), Some(j)) => assert!(
-                ws[j..].iter().any(|w| w.0 == *v),
-                "{ctx}: {k:?} = {v}, but the acknowledged value is {} (later writes {:?})",
+        let have = got.get(k).copied();
+        match last_ack {
+            Some(j) => assert!(
+                ws[j..].iter().any(|w| w.0 == have),
+                "{ctx}: {k:?} = {have:?}, but the acknowledged state is {:?} (later changes {:?})",
                 ws[j].0,
                 &ws[j + 1..]
             ),
-            (None, Some(j)) => panic!("{ctx}: acknowledged point {k:?} = {} lost", ws[j].0),
-            (Some(v), None) => assert!(
-                ws.iter().any(|w| w.0 == *v),
-                "{ctx}: {k:?} = {v} never written"
+            None => assert!(
+                have.is_none() || ws.iter().any(|w| w.0 == have),
+                "{ctx}: {k:?} = {have:?} never written"
             ),
-            (None, None) => {}
         }
     }
     for k in got.keys() {
@@ -219,7 +324,7 @@ fn cut_and_check(ops: &[Op], cut: CutTrigger, k: u64, fill: EraseFill, t: &mut T
     let mut dev = SimDevice::new(c);
     dev.set_faults(Some(cut), policy_for(k), k, None);
     let mut m = Model::default();
-    match run(&mut dev, ops, &mut m) {
+    match run(&mut dev, ops, &mut m, &mut OpCounts::default()) {
         Ok(()) => {}
         Err(Error::Device(_)) => t.cut += 1,
         Err(e) => panic!("{ctx}: {e:?}"),
@@ -249,7 +354,10 @@ fn cut_and_check(ops: &[Op], cut: CutTrigger, k: u64, fill: EraseFill, t: &mut T
     // is sound: from here on, what was recovered is the acknowledged state.
     let mut m2 = Model {
         created: true,
-        writes: got.into_iter().map(|(k, v)| (k, vec![(v, true)])).collect(),
+        writes: got
+            .into_iter()
+            .map(|(k, v)| (k, vec![(Some(v), true)]))
+            .collect(),
         unacked: Vec::new(),
     };
     write(
@@ -267,18 +375,21 @@ fn cut_and_check(ops: &[Op], cut: CutTrigger, k: u64, fill: EraseFill, t: &mut T
     check(&mut db, &m2, &format!("{ctx} after recovery"));
 }
 
-fn measure(ops: &[Op]) -> (u64, u64, u64) {
+/// Runs the workload uncut: the device's byte, erase and sync counts (the
+/// cut points), and what the workload exercised.
+fn measure(ops: &[Op]) -> (u64, u64, u64, OpCounts) {
     let mut dev = SimDevice::new(SimConfig::new(geo()));
     let mut m = Model::default();
-    run(&mut dev, ops, &mut m).expect("uncut run");
+    let mut n = OpCounts::default();
+    run(&mut dev, ops, &mut m, &mut n).expect("uncut run");
     let s = dev.stats();
-    (s.bytes_programmed, s.erases, s.syncs)
+    (s.bytes_programmed, s.erases, s.syncs, n)
 }
 
 #[test]
 fn exhaustive_cuts_small_db_workload() {
     let ops = workload(5, 40);
-    let (bytes, erases, syncs) = measure(&ops);
+    let (bytes, erases, syncs, n) = measure(&ops);
     let cuts = all_cuts(bytes, erases, syncs);
     let mut t = Tally::default();
     for (k, cut) in cuts.iter().enumerate() {
@@ -286,14 +397,21 @@ fn exhaustive_cuts_small_db_workload() {
     }
     let flushes = ops.iter().filter(|o| matches!(o, Op::Flush)).count();
     println!(
-        "db exhaustive: {} ops ({flushes} flushes); cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); cut before create {}; points checked {}",
+        "db exhaustive: {} ops ({flushes} flushes, {} deletes, {} compactions, {} windows dropped by retention); cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); cut before create {}; points checked {}",
         ops.len(),
+        n.deletes,
+        n.compactions,
+        n.retention_drops,
         t.runs,
         t.cut_before_create,
         t.points_checked
     );
     assert_eq!(t.runs, bytes + erases + syncs);
     assert!(t.cut >= t.runs - 1);
+    assert!(
+        n.deletes > 0 && n.compactions > 0 && n.retention_drops > 0,
+        "workload too tame"
+    );
 }
 
 #[test]
@@ -303,7 +421,7 @@ fn random_cuts_db_workload() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     let ops = workload(77, 150);
-    let (bytes, erases, syncs) = measure(&ops);
+    let (bytes, erases, syncs, n) = measure(&ops);
     let mut r = Rng(99);
     let mut t = Tally::default();
     for k in 0..runs {
@@ -315,10 +433,14 @@ fn random_cuts_db_workload() {
         cut_and_check(&ops, cut, r.next(), fill_for(k), &mut t);
     }
     println!(
-        "db random: {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs; points checked {}",
-        t.points_checked
+        "db random: {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs ({} deletes, {} compactions, {} windows dropped by retention); points checked {}",
+        n.deletes, n.compactions, n.retention_drops, t.points_checked
     );
     assert_eq!(t.cut, runs);
+    assert!(
+        n.deletes > 0 && n.compactions > 0 && n.retention_drops > 0,
+        "workload too tame"
+    );
 }
 
 #[test]

@@ -46,6 +46,8 @@ fn wrong_type(ty: FieldType) -> Value {
 struct Ctx {
     db: Db<RamDevice>,
     oracle: Oracle,
+    /// Writes older than this are refused (retention).
+    cutoff: i64,
     /// Types fixed per (measurement, field) once written.
     types: BTreeMap<(String, String), FieldType>,
     cfg: DbConfig,
@@ -102,6 +104,10 @@ impl Ctx {
                     None => dedup.push((f, v)),
                 }
             }
+            if ts < self.cutoff {
+                expected_rejects.push(i);
+                continue;
+            }
             let conflict = dedup.iter().any(|(f, v)| {
                 self.types
                     .get(&(m.to_string(), f.to_string()))
@@ -127,13 +133,72 @@ impl Ctx {
         }
     }
 
+    /// DELETE (keep the series) or DROP SERIES on one measurement.
+    fn delete(&mut self, r: &mut Rng) {
+        let m = MEAS[r.below(2) as usize];
+        let host = HOSTS[r.below(3) as usize];
+        let tags = if r.chance(70) {
+            TagExpr::Eq("host".into(), host.into())
+        } else {
+            TagExpr::True
+        };
+        let drop = r.chance(30);
+        let (lo, hi) = if drop || r.chance(20) {
+            (i64::MIN, i64::MAX)
+        } else {
+            let a = r.below(300) as i64 * self.step - 50 * self.step;
+            (a, a + r.below(150) as i64 * self.step)
+        };
+        self.db
+            .delete("db", Some(m), &tags, lo, hi, drop)
+            .expect("delete");
+        let keys: Vec<Key> = self
+            .oracle
+            .keys()
+            .filter(|k| {
+                k.0 == m
+                    && tags.eval(&|name: &str| {
+                        k.1.iter().find(|(a, _)| a == name).map(|(_, v)| v.as_str())
+                    })
+            })
+            .cloned()
+            .collect();
+        for k in keys {
+            if drop {
+                self.oracle.remove(&k);
+            } else if let Some(p) = self.oracle.get_mut(&k) {
+                p.retain(|t, _| *t < lo || *t > hi);
+            }
+        }
+        // A field's type is what its remaining series have.
+        if drop {
+            self.types
+                .retain(|(mm, f), _| self.oracle.keys().any(|k| &k.0 == mm && &k.2 == f));
+        }
+    }
+
+    /// Flush, then drop the windows that end before a rising cutoff.
+    fn retention(&mut self, r: &mut Rng) {
+        self.db.flush().expect("flush");
+        let cutoff =
+            (self.cutoff.max(-60 * self.step)).saturating_add(r.below(40) as i64 * self.step);
+        self.cutoff = cutoff;
+        self.db.set_retention_cutoff(cutoff);
+        self.db.apply_retention(cutoff).expect("retention");
+        let w = self.cfg.window_ns;
+        for p in self.oracle.values_mut() {
+            p.retain(|t, _| t.div_euclid(w) * w + w > cutoff);
+        }
+    }
+
     fn reopen(&mut self) {
         self.db.sync().expect("sync");
         let db = std::mem::replace(
             &mut self.db,
             Db::create(RamDevice::new(small_geo()), self.cfg).unwrap(),
         );
-        let (db, _) = Db::open(db.into_device(), self.cfg).expect("reopen");
+        let (mut db, _) = Db::open(db.into_device(), self.cfg).expect("reopen");
+        db.set_retention_cutoff(self.cutoff);
         self.db = db;
     }
 
@@ -399,6 +464,7 @@ fn random_sequences_match_a_btreemap_oracle() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let mut totals = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut extra = (0u64, 0u64, 0u64);
     for seed in 0..sequences {
         let mut r = Rng(seed * 7919 + 1);
         let step = 1_000_000_000;
@@ -411,14 +477,20 @@ fn random_sequences_match_a_btreemap_oracle() {
         db.create_database("db").unwrap();
         let mut c = Ctx {
             db,
+            cutoff: i64::MIN,
             oracle: BTreeMap::new(),
             types: BTreeMap::new(),
             cfg,
             step,
         };
         let ops = 20 + r.below(80);
+        let trace = std::env::var_os("PULSARDB_MODEL_TRACE").is_some();
         for _ in 0..ops {
-            match r.below(20) {
+            let op = r.below(24);
+            if trace {
+                eprintln!("seed {seed} op {op}");
+            }
+            match op {
                 0..=9 => {
                     c.write(&mut r);
                     totals.0 += 1;
@@ -430,6 +502,19 @@ fn random_sequences_match_a_btreemap_oracle() {
                 12 => {
                     c.reopen();
                     totals.2 += 1;
+                }
+                13 => {
+                    c.delete(&mut r);
+                    extra.0 += 1;
+                }
+                14 => {
+                    while c.db.compact(i64::MAX, 0).expect("compact").is_some() {
+                        extra.1 += 1;
+                    }
+                }
+                15 if r.chance(30) => {
+                    c.retention(&mut r);
+                    extra.2 += 1;
                 }
                 _ => {
                     let q = c.random_query(&mut r);
@@ -447,8 +532,12 @@ fn random_sequences_match_a_btreemap_oracle() {
         }
     }
     println!(
-        "model: {sequences} sequences; {} write batches, {} flushes, {} reopens, {} random queries, {} final full checks — all equal to the oracle",
-        totals.0, totals.1, totals.2, totals.3, totals.4
+        "model: {sequences} sequences; {} write batches, {} flushes, {} reopens, {} deletes, {} compactions, {} retention passes, {} random queries, {} final full checks — all equal to the oracle",
+        totals.0, totals.1, totals.2, extra.0, extra.1, extra.2, totals.3, totals.4
+    );
+    assert!(
+        sequences < 1000 || (extra.0 > 500 && extra.1 > 500 && extra.2 > 100),
+        "{extra:?}"
     );
     assert!(sequences < 1000 || totals.3 > 5000);
 }

@@ -73,6 +73,8 @@ pub struct DbInfo {
     /// Its name.
     pub name: StrId,
     measurements: BTreeMap<StrId, MeasInfo>,
+    /// Dropped.
+    pub removed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -107,6 +109,8 @@ pub struct SeriesMeta {
     pub field: StrId,
     /// Field type.
     pub ty: FieldType,
+    /// Dropped (kept only so dense indexes stay valid).
+    pub dead: bool,
 }
 
 /// Why the catalog refused a definition read from media.
@@ -128,6 +132,8 @@ pub struct Catalog {
     limits: Limits,
     bytes: usize,
     key_buf: Vec<u8>,
+    live: usize,
+    full_rewrite: bool,
 }
 
 fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
@@ -151,6 +157,8 @@ impl Catalog {
             limits,
             bytes: 0,
             key_buf: Vec::new(),
+            live: 0,
+            full_rewrite: false,
         }
     }
 
@@ -164,9 +172,111 @@ impl Catalog {
         self.bytes + self.strings.bytes()
     }
 
-    /// Number of series.
+    /// Number of live series.
     pub fn series_count(&self) -> usize {
+        self.live
+    }
+
+    /// Number of dense indexes handed out (live and dropped series).
+    pub fn series_slots(&self) -> usize {
         self.series.len()
+    }
+
+    /// Whether the next catalog segment must hold every series (a series
+    /// was dropped, so older segments are out of date).
+    pub fn needs_full_rewrite(&self) -> bool {
+        self.full_rewrite
+    }
+
+    /// A full segment was committed.
+    pub fn full_rewrite_done(&mut self) {
+        self.full_rewrite = false;
+    }
+
+    /// Removes a series (DROP SERIES / MEASUREMENT / DATABASE). Its tagset
+    /// goes too when it has no field left, and its measurement when it has
+    /// no tagset left.
+    pub fn remove_series(&mut self, idx: SeriesIdx) {
+        let Some(meta) = self.series.get_mut(idx as usize) else {
+            return;
+        };
+        if meta.dead {
+            return;
+        }
+        meta.dead = true;
+        let (id, t) = (meta.id, meta.tagset);
+        self.live -= 1;
+        self.by_id.remove(&id);
+        self.unpersisted_series.retain(|&s| s != idx);
+        self.full_rewrite = true;
+        let Some(ts) = self.tagsets.get_mut(t as usize) else {
+            return;
+        };
+        ts.fields.retain(|&(_, s)| s != idx);
+        let (db, m, empty) = (ts.db, ts.measurement, ts.fields.is_empty());
+        let tags: Vec<(StrId, StrId)> = ts.tags.to_vec();
+        if empty {
+            // Forget the tagset so the same tags can be written again.
+            let mut key = Vec::new();
+            let m_s = self.strings.resolve(m).to_owned();
+            let pairs: Vec<(String, String)> = tags
+                .iter()
+                .map(|&(k, v)| (self.owned(k), self.owned(v)))
+                .collect();
+            let refs: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            Self::canonical_key(&mut key, db, &m_s, &refs);
+            self.tagset_index.remove(key.as_slice());
+        }
+        let Some(d) = self.dbs.get_mut(db as usize) else {
+            return;
+        };
+        let Some(mi) = d.measurements.get_mut(&m) else {
+            return;
+        };
+        if empty {
+            mi.tagsets.retain(|&x| x != t);
+            for &(k, v) in &tags {
+                if let Some(vals) = mi.tag_index.get_mut(&k) {
+                    if let Some(list) = vals.get_mut(&v) {
+                        list.retain(|&x| x != t);
+                        if list.is_empty() {
+                            vals.remove(&v);
+                        }
+                    }
+                    if vals.is_empty() {
+                        mi.tag_index.remove(&k);
+                    }
+                }
+            }
+        }
+        // Field types: what the remaining series have.
+        let mut fields = BTreeMap::new();
+        for &ti in &mi.tagsets {
+            if let Some(ts) = self.tagsets.get(ti as usize) {
+                for &(f, s) in &ts.fields {
+                    if let Some(sm) = self.series.get(s as usize) {
+                        fields.entry(f).or_insert(sm.ty);
+                    }
+                }
+            }
+        }
+        mi.fields = fields;
+        if mi.tagsets.is_empty() {
+            d.measurements.remove(&m);
+        }
+    }
+
+    /// Removes a database (it must hold no series any more).
+    pub fn remove_db(&mut self, db: u32) {
+        if let Some(d) = self.dbs.get_mut(db as usize) {
+            d.measurements.clear();
+            // The name stays interned; the entry is renamed to nothing.
+            d.removed = true;
+        }
+        self.full_rewrite = true;
     }
 
     /// The next series id to hand out.
@@ -187,12 +297,24 @@ impl Catalog {
     /// A database's index.
     pub fn db(&self, name: &str) -> Option<u32> {
         let id = self.strings.get(name)?;
+        self.dbs
+            .iter()
+            .position(|d| d.name == id && !d.removed)
+            .map(|i| i as u32)
+    }
+
+    /// A database entry by name, dropped or not.
+    fn db_entry(&self, name: &str) -> Option<u32> {
+        let id = self.strings.get(name)?;
         self.dbs.iter().position(|d| d.name == id).map(|i| i as u32)
     }
 
     /// Database names, in creation order.
     pub fn databases(&self) -> impl Iterator<Item = &str> {
-        self.dbs.iter().map(|d| self.strings.resolve(d.name))
+        self.dbs
+            .iter()
+            .filter(|d| !d.removed)
+            .map(|d| self.strings.resolve(d.name))
     }
 
     /// Creates a database (no-op if it exists); returns its index, or `None`
@@ -201,13 +323,22 @@ impl Catalog {
         if let Some(i) = self.db(name) {
             return Some(i);
         }
-        if self.dbs.len() >= self.limits.max_databases {
+        if self.dbs.iter().filter(|d| !d.removed).count() >= self.limits.max_databases {
             return None;
+        }
+        if let Some(i) = self.db_entry(name) {
+            // Created again after a drop: the same entry, revived.
+            if let Some(d) = self.dbs.get_mut(i as usize) {
+                d.removed = false;
+            }
+            self.unpersisted_dbs.push(i);
+            return Some(i);
         }
         let name = self.strings.intern(name);
         self.dbs.push(DbInfo {
             name,
             measurements: BTreeMap::new(),
+            removed: false,
         });
         let i = self.dbs.len() as u32 - 1;
         self.unpersisted_dbs.push(i);
@@ -337,7 +468,9 @@ impl Catalog {
             tagset,
             field: f,
             ty,
+            dead: false,
         });
+        self.live += 1;
         self.by_id.insert(id, idx);
         self.bytes += 64;
         let t = self.tagsets.get_mut(tagset as usize)?;
@@ -554,16 +687,9 @@ impl Catalog {
         ty: FieldType,
         id: SeriesId,
     ) -> Result<SeriesIdx, Conflict> {
-        let dbi = match self.db(db) {
-            Some(i) => i,
-            None => {
-                let name = self.strings.intern(db);
-                self.dbs.push(DbInfo {
-                    name,
-                    measurements: BTreeMap::new(),
-                });
-                self.dbs.len() as u32 - 1
-            }
+        self.load_db(db);
+        let Some(dbi) = self.db(db) else {
+            return Err(Conflict);
         };
         let t = match self.find_tagset(dbi, measurement, sorted_tags) {
             Some(t) => t,
@@ -589,13 +715,24 @@ impl Catalog {
 
     /// Creates a database while loading (not counted against the limit).
     pub fn load_db(&mut self, name: &str) {
-        if self.db(name).is_none() {
-            let id = self.strings.intern(name);
-            self.dbs.push(DbInfo {
-                name: id,
-                measurements: BTreeMap::new(),
-            });
+        if self.db(name).is_some() {
+            return;
         }
+        if let Some(i) = self.db_entry(name) {
+            if let Some(d) = self.dbs.get_mut(i as usize) {
+                d.removed = false;
+            }
+            // Replayed from the WAL: the next catalog segment must hold it.
+            self.unpersisted_dbs.push(i);
+            return;
+        }
+        let id = self.strings.intern(name);
+        self.dbs.push(DbInfo {
+            name: id,
+            measurements: BTreeMap::new(),
+            removed: false,
+        });
+        self.unpersisted_dbs.push(self.dbs.len() as u32 - 1);
     }
 
     /// Every series, by dense index.

@@ -27,7 +27,9 @@ pub fn encode(cat: &Catalog, series: &[SeriesIdx], dbs: &[u32]) -> Vec<u8> {
     let mut groups: Vec<(u32, Vec<SeriesIdx>)> = Vec::new();
     let mut group_of: HashMap<u32, usize> = HashMap::new();
     for &s in series {
-        let Some(m) = cat.series(s) else { continue };
+        let Some(m) = cat.series(s).filter(|m| !m.dead) else {
+            continue;
+        };
         let g = *group_of.entry(m.tagset).or_insert_with(|| {
             groups.push((m.tagset, Vec::new()));
             groups.len() - 1

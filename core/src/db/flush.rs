@@ -148,7 +148,7 @@ impl<D: BlockDevice> Db<D> {
         }
         if self.frozen.is_empty() {
             let (s, d) = self.catalog.unpersisted();
-            let catalog_dirty = !s.is_empty() || !d.is_empty();
+            let catalog_dirty = !s.is_empty() || !d.is_empty() || self.catalog.needs_full_rewrite();
             if self.active.is_empty() && self.active.max_lsn() == 0 && !catalog_dirty {
                 return Ok(None);
             }
@@ -201,7 +201,7 @@ impl<D: BlockDevice> Db<D> {
         self.store.alloc_block()
     }
 
-    fn release_all(&mut self, extents: &[Extent]) {
+    pub(crate) fn release_all(&mut self, extents: &[Extent]) {
         for e in extents {
             for b in e.blocks() {
                 self.store.release_uncommitted(b);
@@ -225,11 +225,21 @@ impl<D: BlockDevice> Db<D> {
         };
         let mut new_segment = None;
         let mut replace_segments = false;
-        if n_series > 0 || n_dbs > 0 {
-            replace_segments = self.store.manifest().catalog.len() >= self.cfg.max_catalog_segments;
+        if n_series > 0 || n_dbs > 0 || self.catalog.needs_full_rewrite() {
+            replace_segments = self.catalog.needs_full_rewrite()
+                || self.store.manifest().catalog.len() >= self.cfg.max_catalog_segments;
             let bytes = if replace_segments {
-                let all: Vec<u32> = (0..self.catalog.series_count() as u32).collect();
-                let dbs: Vec<u32> = (0..self.catalog.all_dbs().len() as u32).collect();
+                let all: Vec<u32> = (0..self.catalog.series_slots() as u32)
+                    .filter(|&i| self.catalog.series(i).is_some_and(|s| !s.dead))
+                    .collect();
+                let dbs: Vec<u32> = (0..self.catalog.all_dbs().len() as u32)
+                    .filter(|&i| {
+                        self.catalog
+                            .all_dbs()
+                            .get(i as usize)
+                            .is_some_and(|d| !d.removed)
+                    })
+                    .collect();
                 segment::encode(&self.catalog, &all, &dbs)
             } else {
                 let (s, d) = self.catalog.unpersisted();
@@ -271,6 +281,7 @@ impl<D: BlockDevice> Db<D> {
         let next_table = self.next_table_id;
         let added = job.tables.clone();
         let seg = new_segment;
+        let tombs = self.tombstones_after(&[], None);
         let r = self.store.commit(
             |m| {
                 m.tables.extend(added);
@@ -282,6 +293,7 @@ impl<D: BlockDevice> Db<D> {
                 }
                 m.next_table_id = next_table;
                 m.next_series_id = next_series;
+                m.tombstones = tombs;
             },
             job.frozen.max_lsn,
             &freed,
@@ -295,6 +307,9 @@ impl<D: BlockDevice> Db<D> {
             return Err(e);
         }
         self.catalog.mark_persisted(n_series, n_dbs);
+        if replace_segments {
+            self.catalog.full_rewrite_done();
+        }
         self.frozen.retain(|f| !Arc::ptr_eq(f, &job.frozen));
         let mut written = 0;
         for t in &job.tables {

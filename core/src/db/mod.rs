@@ -11,17 +11,23 @@
 //!   tables (last write wins).
 
 mod batch;
+mod compact;
 mod flush;
 mod query;
 pub mod record;
+mod retention;
+mod tombstone;
 mod write;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 pub use batch::{PointView, WriteBatch};
+pub use compact::{CompactionJob, CompactionOutcome};
 pub use flush::FlushJob;
 pub use query::Prepared;
+pub use retention::DropOutcome;
+pub use tombstone::{DeleteOutcome, Tombstone};
 pub use write::{PointError, WriteOutcome};
 
 use crate::catalog::{self, Catalog, Limits, SeriesIdx, TagExpr};
@@ -57,6 +63,8 @@ pub struct DbConfig {
     pub max_query_windows: usize,
     /// Catalog segments are merged into one beyond this many.
     pub max_catalog_segments: usize,
+    /// A window with more tables than this is compacted.
+    pub max_tables_per_window: usize,
 }
 
 impl Default for DbConfig {
@@ -70,6 +78,7 @@ impl Default for DbConfig {
             wal_record_bytes: 1 << 20,
             max_query_windows: 1_000_000,
             max_catalog_segments: 8,
+            max_tables_per_window: 4,
         }
     }
 }
@@ -85,6 +94,18 @@ pub struct Counters {
     pub flushes: u64,
     /// Bytes of tables written by flushes.
     pub flushed_bytes: u64,
+    /// Compactions completed.
+    pub compactions: u64,
+    /// Bytes of tables read by compactions.
+    pub compacted_bytes_in: u64,
+    /// Bytes of tables written by compactions.
+    pub compacted_bytes_out: u64,
+    /// Tables dropped by retention or to make room.
+    pub dropped_tables: u64,
+    /// Points in tables dropped by retention or to make room.
+    pub dropped_points: u64,
+    /// Points refused because they are older than the retention.
+    pub points_beyond_retention: u64,
 }
 
 /// A snapshot of the database's state, for metrics.
@@ -133,12 +154,18 @@ pub struct Db<D: BlockDevice> {
     counters: Counters,
     next_table_id: u64,
     flush_running: bool,
+    compaction_running: bool,
+    tombstones: Vec<Tombstone>,
+    retired: Vec<Arc<TableReader>>,
+    /// Points older than this are refused by writes (retention).
+    min_write_ts: i64,
 }
 
 /// Replays WAL records into a catalog and memtable.
 struct Replayer<'a> {
     catalog: &'a mut Catalog,
     mem: &'a mut Memtable,
+    tombs: &'a mut Vec<Tombstone>,
     lsn: Lsn,
 }
 
@@ -179,6 +206,39 @@ impl<'a, 'p> record::Apply<'p> for Replayer<'a> {
         self.mem.insert(idx, id, ty, ts, bits);
         Ok(())
     }
+    fn delete(
+        &mut self,
+        series: Vec<SeriesId>,
+        min_ts: i64,
+        max_ts: i64,
+        drop: bool,
+    ) -> Result<(), Corruption> {
+        for &id in &series {
+            // A series dropped since (and whose definition is gone) has nothing left to delete.
+            let Some(idx) = self.catalog.by_id(id) else {
+                continue;
+            };
+            self.mem.remove_range(idx, min_ts, max_ts);
+            if drop {
+                self.catalog.remove_series(idx);
+            }
+        }
+        if !self.tombs.iter().any(|t| t.lsn == self.lsn) {
+            self.tombs.push(Tombstone {
+                lsn: self.lsn,
+                series,
+                min_ts,
+                max_ts,
+            });
+        }
+        Ok(())
+    }
+    fn drop_db(&mut self, name: &'p str) -> Result<(), Corruption> {
+        if let Some(d) = self.catalog.db(name) {
+            self.catalog.remove_db(d);
+        }
+        Ok(())
+    }
 }
 
 impl<D: BlockDevice> Db<D> {
@@ -190,6 +250,7 @@ impl<D: BlockDevice> Db<D> {
         cfg: DbConfig,
     ) -> Self {
         let next_table_id = store.manifest().next_table_id;
+        let tombstones = store.manifest().tombstones.clone();
         Self {
             store,
             catalog,
@@ -203,6 +264,10 @@ impl<D: BlockDevice> Db<D> {
             counters: Counters::default(),
             next_table_id,
             flush_running: false,
+            compaction_running: false,
+            tombstones,
+            retired: Vec::new(),
+            min_write_ts: i64::MIN,
         }
     }
 
@@ -265,18 +330,25 @@ impl<D: BlockDevice> Db<D> {
             tables.push(Arc::new(TableReader::open(opening.device_mut(), t, bs)?));
         }
         let mut active = Memtable::new();
+        let mut tombs = manifest.tombstones.clone();
         let (store, report) = opening.finish(|lsn, payload| {
             let mut r = Replayer {
                 catalog: &mut catalog,
                 mem: &mut active,
+                tombs: &mut tombs,
                 lsn,
             };
-            let _ = r.lsn;
             record::apply(payload, &mut r).map_err(Error::Corrupted)?;
             active.note_lsn(lsn);
             Ok(())
         })?;
-        Ok((Self::assemble(store, catalog, active, tables, cfg), report))
+        let mut db = Self::assemble(store, catalog, active, tables, cfg);
+        if tombs != db.tombstones {
+            // Deletes replayed from the WAL: make their tombstones durable.
+            db.tombstones = tombs;
+            db.commit_tombstones()?;
+        }
+        Ok((db, report))
     }
 
     /// Makes everything written so far durable (one device sync for all).

@@ -50,6 +50,7 @@ pub struct Prepared {
     active: Vec<(Vec<i64>, Vec<u64>)>,
     frozen: Vec<Arc<Frozen>>,
     tables: Vec<Arc<TableReader>>,
+    tombstones: Vec<crate::manifest::Tombstone>,
     max_windows: usize,
 }
 
@@ -94,6 +95,7 @@ impl<D: BlockDevice> Db<D> {
                 .filter(|t| t.entry.max_ts >= q.start_ns && t.entry.min_ts <= q.end_ns)
                 .cloned()
                 .collect(),
+            tombstones: self.tombstones.clone(),
             max_windows: self.cfg.max_query_windows,
         };
         let Some(dbi) = self.catalog.db(&q.db) else {
@@ -205,9 +207,27 @@ impl Prepared {
         let active_rank = u64::MAX;
         // Groups for aggregates: (group tags, field) → windows.
         let mut groups: BTreeMap<GroupKey, GroupWindows> = BTreeMap::new();
-        let mut pieces: Vec<Piece<'_>> = Vec::new();
+        let no_dels: Vec<(i64, i64)> = Vec::new();
         for (si, s) in self.series.iter().enumerate() {
-            pieces.clear();
+            // Deleted ranges of this series, per older source.
+            let dels = |max_lsn: u64| -> Vec<(i64, i64)> {
+                self.tombstones
+                    .iter()
+                    .filter(|t| t.lsn > max_lsn && t.series.binary_search(&s.id).is_ok())
+                    .map(|t| (t.min_ts, t.max_ts))
+                    .collect()
+            };
+            let table_dels: Vec<Vec<(i64, i64)>> = if self.tombstones.is_empty() {
+                Vec::new()
+            } else {
+                self.tables.iter().map(|t| dels(t.entry.max_lsn)).collect()
+            };
+            let frozen_dels: Vec<Vec<(i64, i64)>> = if self.tombstones.is_empty() {
+                Vec::new()
+            } else {
+                self.frozen.iter().map(|f| dels(f.max_lsn)).collect()
+            };
+            let mut pieces: Vec<Piece<'_>> = Vec::new();
             for (ti, m) in chunks.get(si).map(Vec::as_slice).unwrap_or_default() {
                 let rank = self.tables.get(*ti).map_or(0, |t| t.entry.id);
                 pieces.push(Piece {
@@ -218,6 +238,7 @@ impl Prepared {
                         table: *ti,
                         meta: *m,
                     },
+                    deleted: table_dels.get(*ti).map_or(&no_dels[..], Vec::as_slice),
                 });
             }
             for (fi, f) in self.frozen.iter().enumerate() {
@@ -228,12 +249,14 @@ impl Prepared {
                         b.timestamps(),
                         b.values(),
                         MAX_CHUNK_POINTS,
+                        frozen_dels.get(fi).map_or(&no_dels[..], Vec::as_slice),
                         &mut pieces,
                     );
                 }
             }
             if let Some((t, b)) = self.active.get(si) {
-                mem_pieces(active_rank, t, b, MAX_CHUNK_POINTS, &mut pieces);
+                // Deletes were applied to the active memtable directly.
+                mem_pieces(active_rank, t, b, MAX_CHUNK_POINTS, &no_dels, &mut pieces);
             }
             match &q.aggregation {
                 None => {

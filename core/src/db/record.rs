@@ -17,6 +17,10 @@ pub const VERSION: u8 = 1;
 pub const KIND_WRITE: u8 = 1;
 /// A database created.
 pub const KIND_CREATE_DB: u8 = 2;
+/// Points deleted (and possibly series dropped).
+pub const KIND_DELETE: u8 = 3;
+/// A database dropped (its series were dropped by a delete record before).
+pub const KIND_DROP_DB: u8 = 4;
 
 /// Builds one write record.
 #[derive(Debug, Default)]
@@ -112,6 +116,33 @@ pub fn create_db(name: &str) -> Vec<u8> {
     out
 }
 
+/// A drop-database record.
+pub fn drop_db(name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 8);
+    out.push(VERSION);
+    out.push(KIND_DROP_DB);
+    put_u64(&mut out, name.len() as u64);
+    out.extend_from_slice(name.as_bytes());
+    out
+}
+
+/// A delete record: `drop` also removes the series from the catalog.
+pub fn delete(series: &[SeriesId], min_ts: i64, max_ts: i64, drop: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(series.len() * 2 + 32);
+    out.push(VERSION);
+    out.push(KIND_DELETE);
+    out.push(u8::from(drop));
+    put_i64(&mut out, min_ts);
+    put_i64(&mut out, max_ts);
+    put_u64(&mut out, series.len() as u64);
+    let mut prev = 0u64;
+    for &s in series {
+        put_u64(&mut out, s.wrapping_sub(prev));
+        prev = s;
+    }
+    out
+}
+
 /// A series definition read from a record.
 #[derive(Debug)]
 pub struct Def<'a> {
@@ -143,6 +174,16 @@ pub trait Apply<'a> {
     fn type_of(&mut self, id: SeriesId) -> Option<FieldType>;
     /// A point.
     fn point(&mut self, id: SeriesId, ts: i64, bits: u64) -> Result<(), Self::Error>;
+    /// A delete.
+    fn delete(
+        &mut self,
+        series: Vec<SeriesId>,
+        min_ts: i64,
+        max_ts: i64,
+        drop: bool,
+    ) -> Result<(), Self::Error>;
+    /// A database dropped.
+    fn drop_db(&mut self, name: &'a str) -> Result<(), Self::Error>;
 }
 
 const MAX_NAME: usize = 1 << 16;
@@ -157,6 +198,31 @@ pub fn apply<'a, A: Apply<'a>>(payload: &'a [u8], a: &mut A) -> Result<(), A::Er
         }
         match r.u8().map_err(Ok)? {
             KIND_CREATE_DB => a.create_db(r.str(MAX_NAME).map_err(Ok)?).map_err(Err),
+            KIND_DROP_DB => a.drop_db(r.str(MAX_NAME).map_err(Ok)?).map_err(Err),
+            KIND_DELETE => {
+                let at = r.pos();
+                let drop = match r.u8().map_err(Ok)? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(Ok(Truncated { offset: at })),
+                };
+                let min_ts = r.i64().map_err(Ok)?;
+                let max_ts = r.i64().map_err(Ok)?;
+                let n = r.u64().map_err(Ok)?;
+                if n > r.remaining() as u64 {
+                    return Err(Ok(Truncated { offset: r.pos() }));
+                }
+                let mut series = Vec::with_capacity(n as usize);
+                let mut prev = 0u64;
+                for _ in 0..n {
+                    prev = prev.wrapping_add(r.u64().map_err(Ok)?);
+                    series.push(prev);
+                }
+                if r.remaining() != 0 {
+                    return Err(Ok(Truncated { offset: r.pos() }));
+                }
+                a.delete(series, min_ts, max_ts, drop).map_err(Err)
+            }
             KIND_WRITE => {
                 let n_defs = r.u64().map_err(Ok)?;
                 for _ in 0..n_defs {

@@ -108,6 +108,8 @@ pub enum PointError {
         /// The limit (`max_series`).
         max: usize,
     },
+    /// The point is older than the retention period: dropped.
+    BeyondRetention,
 }
 
 impl fmt::Display for PointError {
@@ -163,6 +165,7 @@ impl fmt::Display for PointError {
                 existing.name(),
                 got.name()
             ),
+            PointError::BeyondRetention => f.write_str("point is older than the retention period"),
             PointError::SeriesLimit { max } => {
                 write!(
                     f,
@@ -254,6 +257,9 @@ impl<D: BlockDevice> Db<D> {
         fields: &mut Vec<(&'a str, Option<Value>, Option<SeriesIdx>)>,
     ) -> Result<u64, PointError> {
         let lim = *self.catalog.limits();
+        if p.timestamp() < self.min_write_ts {
+            return Err(PointError::BeyondRetention);
+        }
         let measurement = utf8(p.measurement_str(text), "measurement name")?;
         if measurement.is_empty() {
             return Err(PointError::EmptyMeasurement);

@@ -98,6 +98,35 @@ impl SegmentEntry {
     }
 }
 
+/// A delete: points of these series within `[min_ts, max_ts]` written before
+/// `lsn` are gone. Applied when reading older sources, and by compaction,
+/// which drops the points; removed once no older source overlaps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// LSN of the delete's WAL record: sources holding only older writes
+    /// (a table's `max_lsn` below it) are filtered.
+    pub lsn: Lsn,
+    /// Series ids, sorted.
+    pub series: Vec<crate::value::SeriesId>,
+    /// Smallest deleted timestamp (ns).
+    pub min_ts: i64,
+    /// Largest deleted timestamp (ns).
+    pub max_ts: i64,
+}
+
+impl Tombstone {
+    /// Whether the point (`series`, `ts`) of an older source is deleted.
+    pub fn covers(&self, series: crate::value::SeriesId, ts: i64) -> bool {
+        ts >= self.min_ts && ts <= self.max_ts && self.series.binary_search(&series).is_ok()
+    }
+
+    /// Whether it may hide points of a source written up to `max_lsn` over
+    /// `[min_ts, max_ts]`.
+    pub fn applies_to(&self, max_lsn: Lsn, min_ts: i64, max_ts: i64) -> bool {
+        self.lsn > max_lsn && self.max_ts >= min_ts && self.min_ts <= max_ts
+    }
+}
+
 /// The committed state of the store.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -116,6 +145,8 @@ pub struct Manifest {
     pub tables: Vec<TableEntry>,
     /// Catalog segments, oldest first.
     pub catalog: Vec<SegmentEntry>,
+    /// Deletes not yet applied by compaction or retention.
+    pub tombstones: Vec<Tombstone>,
 }
 
 impl Manifest {
@@ -189,6 +220,12 @@ mod tests {
                     start: 30,
                     count: 1,
                 }],
+            }],
+            tombstones: vec![Tombstone {
+                lsn: 900,
+                series: vec![3, 9],
+                min_ts: i64::MIN,
+                max_ts: 1_000,
             }],
         };
         let b = m.encode();

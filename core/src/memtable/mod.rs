@@ -217,6 +217,35 @@ impl Memtable {
         self.points += 1;
     }
 
+    /// Removes a series' points with `min_ts <= ts <= max_ts` (a delete).
+    pub fn remove_range(&mut self, idx: SeriesIdx, min_ts: i64, max_ts: i64) {
+        let Some(&s) = self.slot_of.get(idx as usize) else {
+            return;
+        };
+        let Some(b) = self.bufs.get_mut(s as usize) else {
+            return;
+        };
+        b.normalize();
+        let mut k = 0;
+        let (ts, vals) = (&mut b.ts, &mut b.vals);
+        for i in 0..ts.len() {
+            let (Some(&t), Some(&v)) = (ts.get(i), vals.get(i)) else {
+                break;
+            };
+            if t < min_ts || t > max_ts {
+                if let (Some(a), Some(c)) = (ts.get_mut(k), vals.get_mut(k)) {
+                    *a = t;
+                    *c = v;
+                }
+                k += 1;
+            }
+        }
+        let removed = ts.len() - k;
+        ts.truncate(k);
+        vals.truncate(k);
+        self.points -= removed as u64;
+    }
+
     /// The buffer of a series, if it has points here.
     pub fn series(&self, idx: SeriesIdx) -> Option<&SeriesBuf> {
         let s = *self.slot_of.get(idx as usize)?;

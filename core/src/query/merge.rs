@@ -44,6 +44,21 @@ pub struct Piece<'a> {
     pub max_ts: i64,
     /// The points.
     pub kind: PieceKind<'a>,
+    /// Time ranges deleted from this piece's series since its source was
+    /// written (tombstones): those points are skipped.
+    pub deleted: &'a [(i64, i64)],
+}
+
+impl Piece<'_> {
+    fn is_deleted(&self, ts: i64) -> bool {
+        self.deleted.iter().any(|&(a, b)| ts >= a && ts <= b)
+    }
+
+    fn touches_deleted(&self) -> bool {
+        self.deleted
+            .iter()
+            .any(|&(a, b)| b >= self.min_ts && a <= self.max_ts)
+    }
 }
 
 /// Decodes table chunks for the merge.
@@ -128,6 +143,7 @@ pub fn mem_pieces<'a>(
     ts: &'a [i64],
     bits: &'a [u64],
     max: usize,
+    deleted: &'a [(i64, i64)],
     out: &mut Vec<Piece<'a>>,
 ) {
     for (t, b) in ts.chunks(max.max(1)).zip(bits.chunks(max.max(1))) {
@@ -137,6 +153,7 @@ pub fn mem_pieces<'a>(
                 min_ts: lo,
                 max_ts: hi,
                 kind: PieceKind::Mem { ts: t, bits: b },
+                deleted,
             });
         }
     }
@@ -183,6 +200,7 @@ pub fn run_series<C: ChunkSource>(
             },
         ) = (cluster, &mut *sink)
             && let PieceKind::Chunk { meta, .. } = p.kind
+            && !p.touches_deleted()
             && p.min_ts >= start
             && p.max_ts <= end
             && window_of(p.min_ts, *window_ns, *offset_ns, start)
@@ -206,7 +224,7 @@ pub fn run_series<C: ChunkSource>(
             match p.kind {
                 PieceKind::Mem { ts: t, bits: b } => {
                     for (&x, &y) in t.iter().zip(b) {
-                        if x >= start && x <= end {
+                        if x >= start && x <= end && !p.is_deleted(x) {
                             merged.push((x, u64::MAX - p.rank, y));
                         }
                     }
@@ -218,7 +236,7 @@ pub fn run_series<C: ChunkSource>(
                         .map_err(MergeError::Source)?;
                     stats.decoded += 1;
                     for (&x, &y) in ts.iter().zip(&bits) {
-                        if x >= start && x <= end {
+                        if x >= start && x <= end && !p.is_deleted(x) {
                             merged.push((x, u64::MAX - p.rank, y));
                         }
                     }

@@ -45,6 +45,9 @@ pub struct TableWriter {
     section_prev: Option<ChunkMeta>,
     cur: Option<(SeriesId, FieldType)>,
     last_id: Option<SeriesId>,
+    last_ts: Option<i64>,
+    pend_ts: Vec<i64>,
+    pend_bits: Vec<u64>,
     pages: Vec<PageRef>,
     chunk: Vec<u8>,
     f64s: Vec<f64>,
@@ -81,6 +84,9 @@ impl TableWriter {
             section_prev: None,
             cur: None,
             last_id: None,
+            last_ts: None,
+            pend_ts: Vec::with_capacity(codec::MAX_CHUNK_POINTS),
+            pend_bits: Vec::with_capacity(codec::MAX_CHUNK_POINTS),
             pages: Vec::new(),
             chunk: Vec::new(),
             f64s: Vec::new(),
@@ -104,9 +110,26 @@ impl TableWriter {
         self.points == 0
     }
 
-    /// Adds a series: `ts` strictly increasing, `bits` parallel; series ids
-    /// strictly increasing across calls. Empty series are skipped.
+    /// Adds a whole series: `ts` strictly increasing, `bits` parallel;
+    /// series ids strictly increasing across calls. Empty series are skipped.
     pub fn add_series<D: BlockDevice, S: BlockSource>(
+        &mut self,
+        dev: &mut D,
+        src: &mut S,
+        id: SeriesId,
+        ty: FieldType,
+        ts: &[i64],
+        bits: &[u64],
+    ) -> Result<(), Error<D::Error>> {
+        self.push(dev, src, id, ty, ts, bits)?;
+        self.end_series(dev, src)
+    }
+
+    /// Streams points of series `id`: ids strictly increasing from series to
+    /// series, times strictly increasing within a series across calls.
+    /// Points are gathered into full chunks; [`TableWriter::end_series`] (or
+    /// the next series, or `finish`) writes the last, partial one.
+    pub fn push<D: BlockDevice, S: BlockSource>(
         &mut self,
         dev: &mut D,
         src: &mut S,
@@ -121,19 +144,70 @@ impl TableWriter {
         if ts.is_empty() {
             return Ok(());
         }
-        if self.last_id.is_some_and(|l| id <= l) {
-            return Err(misuse("table writer: series out of order"));
+        match self.cur {
+            Some((cid, cty)) if cid == id => {
+                if cty != ty {
+                    return Err(misuse("table writer: a series changed type"));
+                }
+            }
+            _ => {
+                self.end_series(dev, src)?;
+                if self.last_id.is_some_and(|l| id <= l) {
+                    return Err(misuse("table writer: series out of order"));
+                }
+                self.last_id = Some(id);
+                self.cur = Some((id, ty));
+                self.last_ts = None;
+                self.series += 1;
+            }
         }
-        self.last_id = Some(id);
-        self.cur = Some((id, ty));
-        self.series += 1;
-        for (t, b) in ts
-            .chunks(codec::MAX_CHUNK_POINTS)
-            .zip(bits.chunks(codec::MAX_CHUNK_POINTS))
-        {
-            self.add_chunk(dev, src, ty, t, b)?;
+        for (&t, &b) in ts.iter().zip(bits) {
+            if self.last_ts.is_some_and(|l| t <= l) {
+                return Err(misuse("table writer: timestamps not strictly increasing"));
+            }
+            self.last_ts = Some(t);
+            self.pend_ts.push(t);
+            self.pend_bits.push(b);
+            if self.pend_ts.len() == codec::MAX_CHUNK_POINTS {
+                self.write_pending(dev, src, ty)?;
+            }
         }
+        Ok(())
+    }
+
+    fn write_pending<D: BlockDevice, S: BlockSource>(
+        &mut self,
+        dev: &mut D,
+        src: &mut S,
+        ty: FieldType,
+    ) -> Result<(), Error<D::Error>> {
+        if self.pend_ts.is_empty() {
+            return Ok(());
+        }
+        let (ts, bits) = (
+            core::mem::take(&mut self.pend_ts),
+            core::mem::take(&mut self.pend_bits),
+        );
+        let r = self.add_chunk(dev, src, ty, &ts, &bits);
+        self.pend_ts = ts;
+        self.pend_bits = bits;
+        self.pend_ts.clear();
+        self.pend_bits.clear();
+        r
+    }
+
+    /// Ends the current series (writing its last chunk).
+    pub fn end_series<D: BlockDevice, S: BlockSource>(
+        &mut self,
+        dev: &mut D,
+        src: &mut S,
+    ) -> Result<(), Error<D::Error>> {
+        let Some((_, ty)) = self.cur else {
+            return Ok(());
+        };
+        self.write_pending(dev, src, ty)?;
         self.close_section();
+        self.cur = None;
         if self.page.len() >= PAGE_TARGET {
             self.flush_page(dev, src)?;
         }
@@ -265,7 +339,7 @@ impl TableWriter {
         dev: &mut D,
         src: &mut S,
     ) -> Result<TableSummary, Error<D::Error>> {
-        self.close_section();
+        self.end_series(dev, src)?;
         self.flush_page(dev, src)?;
         let top_offset = self.stream.len();
         let mut top = Vec::new();

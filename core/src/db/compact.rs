@@ -1,0 +1,430 @@
+//! Time-window compaction.
+//!
+//! Tables belong to time windows. A window is compacted — all its tables
+//! merged into one — when it holds more than `max_tables_per_window` tables,
+//! and once more after it closed (`window_end + grace` passed) if it still
+//! holds several; late data flushed into an old window is merged the same way.
+//! Merging streams series by series with one decoded chunk per input table:
+//! RAM is the inputs' indexes (1–2 % of their size) plus a chunk per input.
+//! On equal timestamps the newer table (higher id) wins; tombstones newer than
+//! an input drop its deleted points, which is how deletes leave the store.
+//!
+//! Like a flush, a compaction runs in three steps so a server never holds its
+//! lock while merging: [`Db::plan_compaction`], [`CompactionJob::write`],
+//! [`Db::finish_compaction`]. Tables the commit retires stay readable until
+//! no query snapshot holds them; then their blocks are freed.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::Db;
+use super::tombstone::Tombstone;
+use crate::error::Error;
+use crate::layout::stream::BlockSource;
+use crate::manifest::{Extent, TableEntry};
+use crate::sstable::reader::{ChunkScratch, SeriesChunks};
+use crate::sstable::{TableReader, TableWriter};
+use crate::storage::{BlockDevice, BlockId};
+
+/// A compaction in progress.
+#[derive(Debug)]
+pub struct CompactionJob {
+    inputs: Vec<Arc<TableReader>>,
+    tombstones: Vec<Tombstone>,
+    window_start: i64,
+    out_id: u64,
+    level: u8,
+    block_size: u32,
+    output: Option<TableEntry>,
+    taken: Vec<Extent>,
+    /// Bytes of the input tables.
+    pub bytes_in: u64,
+    /// Points read.
+    pub points_in: u64,
+}
+
+/// Per input: its index and a cursor over one series' chunks.
+struct Input<'a> {
+    table: &'a TableReader,
+    index: Vec<SeriesChunks>,
+    /// Position in `index`.
+    at: usize,
+    /// Tombstones that apply to this input (newer than its data).
+    tombs: Vec<&'a Tombstone>,
+}
+
+impl CompactionJob {
+    /// The window being compacted.
+    pub fn window_start(&self) -> i64 {
+        self.window_start
+    }
+
+    /// Tables merged.
+    pub fn inputs(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Merges the inputs into one table, taking blocks from `src`.
+    pub fn write<D: BlockDevice, S: BlockSource>(
+        &mut self,
+        dev: &mut D,
+        src: &mut S,
+    ) -> Result<(), Error<D::Error>> {
+        let mut ins: Vec<Input<'_>> = Vec::with_capacity(self.inputs.len());
+        for t in &self.inputs {
+            let tombs = self
+                .tombstones
+                .iter()
+                .filter(|x| x.lsn > t.entry.max_lsn)
+                .collect();
+            ins.push(Input {
+                table: t,
+                index: t.index(dev)?,
+                at: 0,
+                tombs,
+            });
+        }
+        let mut w = TableWriter::new(self.out_id, self.block_size);
+        let r = merge(dev, src, &mut ins, &mut w, &mut self.points_in);
+        let r = r.and_then(|()| w.finish(dev, src));
+        match r {
+            Ok(sum) => {
+                self.taken.extend_from_slice(&sum.extents);
+                let max_lsn = self
+                    .inputs
+                    .iter()
+                    .map(|t| t.entry.max_lsn)
+                    .max()
+                    .unwrap_or(0);
+                self.output = Some(TableEntry {
+                    id: self.out_id,
+                    level: self.level,
+                    window_start: self.window_start,
+                    min_ts: sum.min_ts,
+                    max_ts: sum.max_ts,
+                    max_lsn,
+                    points: sum.points,
+                    len: sum.len,
+                    extents: sum.extents,
+                });
+                Ok(())
+            }
+            Err(e) => {
+                self.taken.extend(w.abandon());
+                Err(e)
+            }
+        }
+    }
+}
+
+/// One input's decoded chunk and position in it.
+struct Head {
+    ts: Vec<i64>,
+    bits: Vec<u64>,
+    pos: usize,
+    next_chunk: usize,
+}
+
+fn merge<D: BlockDevice, S: BlockSource>(
+    dev: &mut D,
+    src: &mut S,
+    ins: &mut [Input<'_>],
+    w: &mut TableWriter,
+    points_in: &mut u64,
+) -> Result<(), Error<D::Error>> {
+    let mut scratch = ChunkScratch::default();
+    let mut heads: Vec<Option<Head>> = (0..ins.len()).map(|_| None).collect();
+    let mut out_ts: Vec<i64> = Vec::with_capacity(crate::codec::MAX_CHUNK_POINTS);
+    let mut out_bits: Vec<u64> = Vec::with_capacity(crate::codec::MAX_CHUNK_POINTS);
+    // Bounded: every round consumes one series from at least one input.
+    loop {
+        let Some(sid) = ins
+            .iter()
+            .filter_map(|i| i.index.get(i.at).map(|s| s.id))
+            .min()
+        else {
+            return Ok(());
+        };
+        let mut ty = None;
+        for (k, i) in ins.iter().enumerate() {
+            if let Some(s) = i.index.get(i.at)
+                && s.id == sid
+            {
+                if ty.is_some_and(|t| t != s.ty) {
+                    return Err(Error::Corrupted(crate::error::Corruption {
+                        what: "tables disagree on a series' field type",
+                        block: i.table.entry.extents.first().map_or(0, |e| e.start),
+                        offset: 0,
+                    }));
+                }
+                ty = Some(s.ty);
+                if let Some(h) = heads.get_mut(k) {
+                    *h = Some(Head {
+                        ts: Vec::new(),
+                        bits: Vec::new(),
+                        pos: 0,
+                        next_chunk: 0,
+                    });
+                }
+            }
+        }
+        let Some(ty) = ty else { return Ok(()) };
+        // k-way merge of this series.
+        loop {
+            // Refill exhausted heads from their next chunk.
+            for (k, i) in ins.iter().enumerate() {
+                let Some(Some(h)) = heads.get_mut(k) else {
+                    continue;
+                };
+                while h.pos >= h.ts.len() {
+                    let Some(chunks) = i.index.get(i.at).map(|s| &s.chunks) else {
+                        break;
+                    };
+                    let Some(m) = chunks.get(h.next_chunk) else {
+                        break;
+                    };
+                    h.ts.clear();
+                    h.bits.clear();
+                    h.pos = 0;
+                    i.table
+                        .read_chunk(dev, ty, m, &mut h.ts, &mut h.bits, &mut scratch)?;
+                    *points_in += h.ts.len() as u64;
+                    h.next_chunk += 1;
+                }
+            }
+            // The smallest timestamp; the newest table (highest id) wins ties.
+            let mut best: Option<(i64, u64, usize)> = None;
+            for (k, i) in ins.iter().enumerate() {
+                let Some(Some(h)) = heads.get(k) else {
+                    continue;
+                };
+                let Some(&t) = h.ts.get(h.pos) else { continue };
+                let id = i.table.entry.id;
+                if best.is_none_or(|(bt, bid, _)| t < bt || (t == bt && id > bid)) {
+                    best = Some((t, id, k));
+                }
+            }
+            let Some((t, _, k)) = best else { break };
+            let bit = heads
+                .get(k)
+                .and_then(|h| h.as_ref())
+                .and_then(|h| h.bits.get(h.pos))
+                .copied()
+                .unwrap_or(0);
+            // Advance every input past this timestamp (older duplicates lose).
+            for h in heads.iter_mut().flatten() {
+                if h.ts.get(h.pos) == Some(&t) {
+                    h.pos += 1;
+                }
+            }
+            let deleted = ins
+                .get(k)
+                .is_some_and(|i| i.tombs.iter().any(|x| x.covers(sid, t)));
+            if !deleted {
+                out_ts.push(t);
+                out_bits.push(bit);
+                if out_ts.len() == crate::codec::MAX_CHUNK_POINTS {
+                    w.push(dev, src, sid, ty, &out_ts, &out_bits)?;
+                    out_ts.clear();
+                    out_bits.clear();
+                }
+            }
+        }
+        w.push(dev, src, sid, ty, &out_ts, &out_bits)?;
+        out_ts.clear();
+        out_bits.clear();
+        w.end_series(dev, src)?;
+        for (k, i) in ins.iter_mut().enumerate() {
+            if i.index.get(i.at).is_some_and(|s| s.id == sid) {
+                i.at += 1;
+            }
+            if let Some(h) = heads.get_mut(k) {
+                *h = None;
+            }
+        }
+    }
+}
+
+impl<D: BlockDevice> Db<D> {
+    /// Runs one compaction in place (plan, merge, commit); `None` if no
+    /// window needs one.
+    pub fn compact(
+        &mut self,
+        now_ns: i64,
+        grace_ns: i64,
+    ) -> Result<Option<CompactionOutcome>, Error<D::Error>> {
+        let Some(mut job) = self.plan_compaction(now_ns, grace_ns) else {
+            return Ok(None);
+        };
+        let r = self
+            .store
+            .writer_parts()
+            .and_then(|(dev, alloc)| job.write(dev, alloc));
+        match r {
+            Ok(()) => self.finish_compaction(job).map(Some),
+            Err(e) => {
+                self.abort_compaction(job);
+                if matches!(e, Error::Device(_)) {
+                    self.store.poison();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Picks a window to compact: the one with the most tables beyond
+    /// `max_tables_per_window`, else the oldest closed window (its end plus
+    /// `grace_ns` before `now_ns`) still holding several tables. `None` if
+    /// there is nothing to do or a compaction runs.
+    pub fn plan_compaction(&mut self, now_ns: i64, grace_ns: i64) -> Option<CompactionJob> {
+        if self.compaction_running || self.store.is_poisoned() {
+            return None;
+        }
+        let w = self.cfg.window_ns.max(1);
+        let mut windows: alloc::collections::BTreeMap<i64, Vec<&Arc<TableReader>>> =
+            alloc::collections::BTreeMap::new();
+        for t in &self.tables {
+            windows.entry(t.entry.window_start).or_default().push(t);
+        }
+        let crowded = windows
+            .iter()
+            .filter(|(_, ts)| ts.len() > self.cfg.max_tables_per_window)
+            .max_by_key(|(_, ts)| ts.len())
+            .map(|(&k, _)| k);
+        let closed = || {
+            windows
+                .iter()
+                .find(|(start, ts)| {
+                    ts.len() > 1 && start.saturating_add(w).saturating_add(grace_ns) < now_ns
+                })
+                .map(|(&k, _)| k)
+        };
+        let pick = crowded.or_else(closed)?;
+        let inputs: Vec<Arc<TableReader>> =
+            windows.get(&pick)?.iter().map(|t| Arc::clone(t)).collect();
+        let level = inputs
+            .iter()
+            .map(|t| t.entry.level)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1);
+        let out_id = self.next_table_id;
+        self.next_table_id += 1;
+        self.compaction_running = true;
+        Some(CompactionJob {
+            bytes_in: inputs.iter().map(|t| t.entry.len).sum(),
+            points_in: 0,
+            tombstones: self.tombstones.clone(),
+            inputs,
+            window_start: pick,
+            out_id,
+            level,
+            block_size: self.store.geometry().block_size,
+            output: None,
+            taken: Vec::new(),
+        })
+    }
+
+    /// Gives up a compaction; its blocks are released.
+    pub fn abort_compaction(&mut self, job: CompactionJob) {
+        self.release_all(&job.taken);
+        self.compaction_running = false;
+    }
+
+    /// Commits a written compaction: its output replaces its inputs.
+    pub fn finish_compaction(
+        &mut self,
+        job: CompactionJob,
+    ) -> Result<CompactionOutcome, Error<D::Error>> {
+        self.compaction_running = false;
+        let Some(out) = job.output.clone() else {
+            self.release_all(&job.taken);
+            return Ok(CompactionOutcome::default());
+        };
+        let ids: Vec<u64> = job.inputs.iter().map(|t| t.entry.id).collect();
+        // Inputs dropped by retention meanwhile: the output is stale.
+        if !ids
+            .iter()
+            .all(|id| self.tables.iter().any(|t| t.entry.id == *id))
+        {
+            self.release_all(&job.taken);
+            return Ok(CompactionOutcome::default());
+        }
+        let added = out.clone();
+        let next_table = self.next_table_id;
+        let remaining_tombs = self.tombstones_after(&ids, Some(&out));
+        let tombs = remaining_tombs.clone();
+        let r = self.store.commit(
+            |m| {
+                m.tables.retain(|t| !ids.contains(&t.id));
+                m.tables.push(added);
+                m.tables.sort_by_key(|t| t.id);
+                m.next_table_id = m.next_table_id.max(next_table);
+                m.tombstones = tombs;
+            },
+            0,
+            &[],
+        );
+        if let Err(e) = r {
+            if !matches!(e, Error::Device(_) | Error::Corrupted(_)) {
+                self.release_all(&job.taken);
+            }
+            return Err(e);
+        }
+        self.tombstones = remaining_tombs;
+        let bs = self.store.geometry().block_size;
+        let reader = TableReader::open(self.store.device_mut(), &out, bs)?;
+        let mut retired = Vec::new();
+        self.tables.retain(|t| {
+            if ids.contains(&t.entry.id) {
+                retired.push(Arc::clone(t));
+                false
+            } else {
+                true
+            }
+        });
+        self.tables.push(Arc::new(reader));
+        self.tables.sort_by_key(|t| t.entry.id);
+        self.retired.extend(retired);
+        self.reap();
+        self.counters.compactions += 1;
+        self.counters.compacted_bytes_in += job.bytes_in;
+        self.counters.compacted_bytes_out += out.len;
+        Ok(CompactionOutcome {
+            inputs: ids.len(),
+            bytes_in: job.bytes_in,
+            bytes_out: out.len,
+            points: out.points,
+        })
+    }
+
+    /// Frees the blocks of retired tables no query still reads.
+    pub fn reap(&mut self) {
+        let mut keep = Vec::new();
+        let mut free: Vec<BlockId> = Vec::new();
+        for t in core::mem::take(&mut self.retired) {
+            if Arc::strong_count(&t) == 1 {
+                free.extend(t.entry.blocks());
+            } else {
+                keep.push(t);
+            }
+        }
+        self.retired = keep;
+        for b in free {
+            self.store.free_committed(b);
+        }
+    }
+}
+
+/// What a compaction did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompactionOutcome {
+    /// Tables merged (0: nothing committed).
+    pub inputs: usize,
+    /// Bytes read.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+    /// Points in the output.
+    pub points: u64,
+}

@@ -1,0 +1,112 @@
+//! Retention and capacity: whole time windows leave the store.
+//!
+//! - [`Db::apply_retention`] drops every table of a window that ends at or
+//!   before the cutoff (now − retention); [`Db::set_retention_cutoff`] makes
+//!   writes older than the cutoff rejected as
+//!   [`PointError::BeyondRetention`](super::PointError::BeyondRetention).
+//! - [`Db::drop_oldest_window`] frees room when the device is nearly full
+//!   (the server's `on_full: "drop_oldest"`).
+//!
+//! Dropped tables are retired like compaction inputs: a query already
+//! reading them finishes; their blocks are freed after.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::Db;
+use crate::error::Error;
+use crate::storage::BlockDevice;
+
+/// What a retention pass or a capacity drop removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DropOutcome {
+    /// Windows dropped.
+    pub windows: u64,
+    /// Tables dropped.
+    pub tables: u64,
+    /// Points in them.
+    pub points: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+impl<D: BlockDevice> Db<D> {
+    /// Writes of points older than `cutoff_ns` are refused from now on.
+    pub fn set_retention_cutoff(&mut self, cutoff_ns: i64) {
+        self.min_write_ts = cutoff_ns;
+    }
+
+    /// The oldest timestamp writes accept.
+    pub fn retention_cutoff(&self) -> i64 {
+        self.min_write_ts
+    }
+
+    /// Drops the windows that end at or before `cutoff_ns`.
+    pub fn apply_retention(&mut self, cutoff_ns: i64) -> Result<DropOutcome, Error<D::Error>> {
+        let w = self.cfg.window_ns.max(1);
+        let ids: Vec<u64> = self
+            .tables
+            .iter()
+            .filter(|t| t.entry.window_start.saturating_add(w) <= cutoff_ns)
+            .map(|t| t.entry.id)
+            .collect();
+        self.drop_tables(&ids)
+    }
+
+    /// Drops every table of the oldest window (to make room).
+    pub fn drop_oldest_window(&mut self) -> Result<DropOutcome, Error<D::Error>> {
+        let Some(oldest) = self.tables.iter().map(|t| t.entry.window_start).min() else {
+            return Ok(DropOutcome::default());
+        };
+        let ids: Vec<u64> = self
+            .tables
+            .iter()
+            .filter(|t| t.entry.window_start == oldest)
+            .map(|t| t.entry.id)
+            .collect();
+        self.drop_tables(&ids)
+    }
+
+    fn drop_tables(&mut self, ids: &[u64]) -> Result<DropOutcome, Error<D::Error>> {
+        if ids.is_empty() {
+            return Ok(DropOutcome::default());
+        }
+        let mut out = DropOutcome::default();
+        let mut windows: Vec<i64> = Vec::new();
+        for t in self.tables.iter().filter(|t| ids.contains(&t.entry.id)) {
+            out.tables += 1;
+            out.points += t.entry.points;
+            out.bytes += t.entry.len;
+            if !windows.contains(&t.entry.window_start) {
+                windows.push(t.entry.window_start);
+            }
+        }
+        out.windows = windows.len() as u64;
+        let tombs = self.tombstones_after(ids, None);
+        let keep = tombs.clone();
+        let dropped: Vec<u64> = ids.to_vec();
+        self.store.commit(
+            |m| {
+                m.tables.retain(|t| !dropped.contains(&t.id));
+                m.tombstones = keep;
+            },
+            0,
+            &[],
+        )?;
+        self.tombstones = tombs;
+        let mut retired = Vec::new();
+        self.tables.retain(|t| {
+            if ids.contains(&t.entry.id) {
+                retired.push(Arc::clone(t));
+                false
+            } else {
+                true
+            }
+        });
+        self.retired.extend(retired);
+        self.reap();
+        self.counters.dropped_tables += out.tables;
+        self.counters.dropped_points += out.points;
+        Ok(out)
+    }
+}
