@@ -256,7 +256,6 @@ impl Engine {
     }
 
     /// Runs `f` on the database (metadata reads).
-    #[expect(dead_code, reason = "the InfluxQL planner reads metadata through it")]
     pub fn with_db<R>(&self, f: impl FnOnce(&Db<FileDevice>) -> R) -> R {
         f(&lock(&self.db))
     }

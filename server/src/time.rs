@@ -46,7 +46,6 @@ fn split(ns: i64) -> (i64, u32, u32, i64, i64, i64, i64) {
 
 /// RFC 3339 with the fraction as InfluxDB prints it: trailing zeros
 /// dropped, none at all for whole seconds (`2020-08-01T00:00:05Z`).
-#[expect(dead_code, reason = "InfluxQL responses print times with it")]
 pub fn rfc3339(ns: i64) -> String {
     let (y, mo, d, h, mi, s, frac) = split(ns);
     let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");

@@ -344,3 +344,94 @@ pub fn points(s: &Server, db: &str, metric: &str) -> Vec<(String, i64, serde_jso
     }
     out
 }
+
+/// (folder, file) → seconds → value.
+pub type NabOracle =
+    std::collections::BTreeMap<(String, String), std::collections::BTreeMap<i64, f64>>;
+
+/// The NAB series (`testdata/nab`) as line protocol — what
+/// `bench/gen_lp.py nab` produces: `<folder>,file=<name> value=<v> <unix s>` —
+/// and the oracle: (folder, file) → seconds → value, the last write of a
+/// repeated timestamp winning.
+pub fn nab() -> (String, NabOracle) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/nab");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("testdata/nab")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut lp = String::new();
+    let mut oracle = std::collections::BTreeMap::new();
+    for d in dirs {
+        let folder = d
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
+            .expect("dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .collect();
+        files.sort();
+        for f in files {
+            let name = f
+                .file_stem()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&f).expect("csv");
+            let series: &mut std::collections::BTreeMap<i64, f64> =
+                oracle.entry((folder.clone(), name.clone())).or_default();
+            for line in text.lines().skip(1) {
+                let Some((ts, v)) = line.split_once(',') else {
+                    continue;
+                };
+                let secs = parse_utc(ts.trim());
+                let v = v.trim();
+                lp.push_str(&format!("{folder},file={name} value={v} {secs}\n"));
+                series.insert(secs, v.parse::<f64>().expect("number"));
+            }
+        }
+    }
+    (lp, oracle)
+}
+
+/// Seconds since the epoch of "YYYY-MM-DD HH:MM:SS" read as UTC.
+pub fn parse_utc(s: &str) -> i64 {
+    let n = |a: usize, b: usize| s.get(a..b).and_then(|x| x.parse::<i64>().ok()).unwrap_or(0);
+    let (y, mo, d, h, mi, se) = (n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19));
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400 + h * 3600 + mi * 60 + se
+}
+
+/// Percent-encodes a query-string value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Loads line protocol in batches of `lines` lines (precision s).
+pub fn load_lp(s: &Server, db: &str, lp: &str, lines: usize) {
+    let all: Vec<&str> = lp.lines().collect();
+    for chunk in all.chunks(lines) {
+        let body = chunk.join("\n");
+        let r = s.req(
+            "POST",
+            &format!("/write?db={db}&precision=s"),
+            &[],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 204, "{}", r.text());
+    }
+}

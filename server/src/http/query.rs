@@ -46,7 +46,11 @@ fn dispatch(engine: &Engine, req: &mut Req<'_>) -> Reply {
             Ok(b) => b,
             Err(r) => return r,
         };
-        if ct == "application/json" {
+        // A JSON query is a JSON body without `q=` in the URL (InfluxDB
+        // clients send `Content-Type: application/json` with an empty body
+        // and the InfluxQL in the URL).
+        let has_q = params.iter().any(|(k, _)| k == "q");
+        if ct == "application/json" && !has_q && !body.iter().all(u8::is_ascii_whitespace) {
             return json_query(engine, &body);
         }
         if ct == "application/x-www-form-urlencoded" || (ct.is_empty() && !body.is_empty()) {

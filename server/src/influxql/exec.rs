@@ -1,0 +1,369 @@
+//! Runs parsed statements against the engine.
+
+use pulsardb_core::catalog::TagExpr;
+
+use super::ast::{Expr, NameMatch, Source, Statement};
+use super::cond;
+use super::result::{Cell, Series, StatementResult, go_duration};
+use crate::engine::Engine;
+
+/// What every statement of a request shares.
+pub struct Ctx<'a> {
+    /// The engine.
+    pub engine: &'a Engine,
+    /// `db` parameter.
+    pub db: Option<String>,
+    /// `now()`, ns, fixed for the whole request.
+    pub now: i64,
+    /// Whether the request came by POST (write statements need it).
+    pub post: bool,
+}
+
+impl Ctx<'_> {
+    /// The database a statement addresses: its own, else the request's.
+    pub fn database(&self, own: Option<&str>) -> Result<String, String> {
+        let db = own
+            .map(str::to_string)
+            .or_else(|| self.db.clone())
+            .filter(|d| !d.is_empty())
+            .ok_or("database name required")?;
+        if !self.engine.has_database(&db) {
+            return Err(format!("database not found: {db}"));
+        }
+        Ok(db)
+    }
+
+    /// Measurements named by FROM (regexes resolved); all when empty.
+    pub fn measurements(&self, db: &str, sources: &[Source]) -> Result<Vec<String>, String> {
+        let all: Vec<String> = self
+            .engine
+            .with_db(|d| d.measurements(db).into_iter().map(str::to_string).collect());
+        if sources.is_empty() {
+            return Ok(all);
+        }
+        let mut out: Vec<String> = Vec::new();
+        for s in sources {
+            match s {
+                Source::Measurement { name, .. } => {
+                    if !out.contains(name) {
+                        out.push(name.clone());
+                    }
+                }
+                Source::Regex { pattern, .. } => {
+                    let re = cond::regex(pattern)?;
+                    for m in all.iter().filter(|m| re.is_match(m)) {
+                        if !out.contains(m) {
+                            out.push(m.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A tag expression for a condition on measurement `m` (regexes resolved).
+    pub fn tag_condition(&self, db: &str, m: &str, c: Option<&Expr>) -> Result<TagExpr, String> {
+        let Some(c) = c else { return Ok(TagExpr::True) };
+        let split = cond::split(Some(c), self.now, &|_, _| true)?;
+        cond::tag_expr(&split.tags, &|key| {
+            self.engine.with_db(|d| {
+                d.tag_values(db, m, key, &TagExpr::True)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            })
+        })
+    }
+}
+
+/// The database named by a statement's FROM qualifier, if any.
+pub fn source_db(sources: &[Source]) -> Option<&str> {
+    sources.iter().find_map(|s| match s {
+        Source::Measurement { db, .. } | Source::Regex { db, .. } => {
+            db.as_deref().filter(|d| !d.is_empty())
+        }
+    })
+}
+
+fn page<T>(v: Vec<T>, limit: Option<u64>, offset: Option<u64>) -> Vec<T> {
+    let off = offset.unwrap_or(0) as usize;
+    let lim = limit.filter(|&l| l > 0).map_or(usize::MAX, |l| l as usize);
+    v.into_iter().skip(off).take(lim).collect()
+}
+
+fn name_matches(m: &NameMatch, s: &str) -> Result<bool, String> {
+    Ok(match m {
+        NameMatch::Eq(n) => s == n,
+        NameMatch::Ne(n) => s != n,
+        NameMatch::In(ns) => ns.iter().any(|n| n == s),
+        NameMatch::Regex(p) => cond::regex(p)?.is_match(s),
+        NameMatch::NotRegex(p) => !cond::regex(p)?.is_match(s),
+    })
+}
+
+fn one_column(name: &str, column: &str, values: Vec<String>) -> Vec<Series> {
+    if values.is_empty() {
+        return Vec::new();
+    }
+    vec![Series {
+        name: name.into(),
+        columns: vec![column.into()],
+        values: values.into_iter().map(|v| vec![Cell::Str(v)]).collect(),
+        ..Default::default()
+    }]
+}
+
+/// Runs one statement.
+pub fn execute(ctx: &Ctx<'_>, id: usize, stmt: &Statement) -> StatementResult {
+    let r = if stmt.is_write() && !ctx.post {
+        Err(format!("{} must be sent with POST", statement_name(stmt)))
+    } else {
+        run(ctx, stmt)
+    };
+    match r {
+        Ok(series) => StatementResult {
+            statement_id: id,
+            series,
+            error: None,
+        },
+        Err(e) => StatementResult {
+            statement_id: id,
+            series: Vec::new(),
+            error: Some(e),
+        },
+    }
+}
+
+fn statement_name(s: &Statement) -> &'static str {
+    match s {
+        Statement::CreateDatabase { .. } => "CREATE DATABASE",
+        Statement::DropDatabase { .. } => "DROP DATABASE",
+        Statement::DropMeasurement { .. } => "DROP MEASUREMENT",
+        Statement::DropSeries { .. } => "DROP SERIES",
+        Statement::Delete { .. } => "DELETE",
+        _ => "this statement",
+    }
+}
+
+fn run(ctx: &Ctx<'_>, stmt: &Statement) -> Result<Vec<Series>, String> {
+    let e = ctx.engine;
+    match stmt {
+        Statement::Select(s) => super::select::select(ctx, s),
+        Statement::ShowDatabases => {
+            let dbs: Vec<String> =
+                e.with_db(|d| d.databases().into_iter().map(str::to_string).collect());
+            Ok(vec![Series {
+                name: "databases".into(),
+                columns: vec!["name".into()],
+                values: dbs.into_iter().map(|n| vec![Cell::Str(n)]).collect(),
+                ..Default::default()
+            }])
+        }
+        Statement::ShowMeasurements {
+            db,
+            with,
+            condition,
+            limit,
+            offset,
+        } => {
+            let db = ctx.database(db.as_deref())?;
+            let mut names = Vec::new();
+            for m in ctx.measurements(&db, &[])? {
+                if let Some(w) = with
+                    && !name_matches(w, &m)?
+                {
+                    continue;
+                }
+                if condition.is_some() {
+                    let expr = ctx.tag_condition(&db, &m, condition.as_ref())?;
+                    if e.with_db(|d| d.series_keys(&db, &m, &expr).is_empty()) {
+                        continue;
+                    }
+                }
+                names.push(m);
+            }
+            Ok(one_column(
+                "measurements",
+                "name",
+                page(names, *limit, *offset),
+            ))
+        }
+        Statement::ShowTagKeys {
+            db,
+            sources,
+            condition,
+            limit,
+            offset,
+        } => {
+            let db = ctx.database(db.as_deref().or(source_db(sources)))?;
+            let mut out = Vec::new();
+            for m in ctx.measurements(&db, sources)? {
+                let keys: Vec<String> = if condition.is_some() {
+                    let expr = ctx.tag_condition(&db, &m, condition.as_ref())?;
+                    e.with_db(|d| {
+                        let cat = d.catalog();
+                        let mut keys: Vec<String> = Vec::new();
+                        if let Some(dbi) = cat.db(&db) {
+                            for t in cat.select_tagsets(dbi, &m, &expr) {
+                                if let Some(ts) = cat.tagset(t) {
+                                    for &(k, _) in ts.tags.iter() {
+                                        let k = cat.strings().resolve(k).to_string();
+                                        if !keys.contains(&k) {
+                                            keys.push(k);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        keys.sort();
+                        keys
+                    })
+                } else {
+                    e.with_db(|d| {
+                        d.tag_keys(&db, &m)
+                            .into_iter()
+                            .map(str::to_string)
+                            .collect()
+                    })
+                };
+                out.extend(one_column(&m, "tagKey", page(keys, *limit, *offset)));
+            }
+            Ok(out)
+        }
+        Statement::ShowTagValues {
+            db,
+            sources,
+            key,
+            condition,
+            limit,
+            offset,
+        } => {
+            let db = ctx.database(db.as_deref().or(source_db(sources)))?;
+            let mut out = Vec::new();
+            for m in ctx.measurements(&db, sources)? {
+                let expr = ctx.tag_condition(&db, &m, condition.as_ref())?;
+                let keys: Vec<String> = e.with_db(|d| {
+                    d.tag_keys(&db, &m)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect()
+                });
+                let mut rows = Vec::new();
+                for k in keys {
+                    if !name_matches(key, &k)? {
+                        continue;
+                    }
+                    let vals: Vec<String> = e.with_db(|d| {
+                        d.tag_values(&db, &m, &k, &expr)
+                            .into_iter()
+                            .map(str::to_string)
+                            .collect()
+                    });
+                    rows.extend(
+                        vals.into_iter()
+                            .map(|v| vec![Cell::Str(k.clone()), Cell::Str(v)]),
+                    );
+                }
+                let rows = page(rows, *limit, *offset);
+                if !rows.is_empty() {
+                    out.push(Series {
+                        name: m,
+                        columns: vec!["key".into(), "value".into()],
+                        values: rows,
+                        ..Default::default()
+                    });
+                }
+            }
+            Ok(out)
+        }
+        Statement::ShowFieldKeys {
+            db,
+            sources,
+            limit,
+            offset,
+        } => {
+            let db = ctx.database(db.as_deref().or(source_db(sources)))?;
+            let mut out = Vec::new();
+            for m in ctx.measurements(&db, sources)? {
+                let fields: Vec<(String, &'static str)> = e.with_db(|d| {
+                    d.field_keys(&db, &m)
+                        .into_iter()
+                        .map(|(f, t)| (f.to_string(), t.name()))
+                        .collect()
+                });
+                let rows: Vec<Vec<Cell>> = fields
+                    .into_iter()
+                    .map(|(f, t)| vec![Cell::Str(f), Cell::Str(t.into())])
+                    .collect();
+                let rows = page(rows, *limit, *offset);
+                if !rows.is_empty() {
+                    out.push(Series {
+                        name: m,
+                        columns: vec!["fieldKey".into(), "fieldType".into()],
+                        values: rows,
+                        ..Default::default()
+                    });
+                }
+            }
+            Ok(out)
+        }
+        Statement::ShowSeries {
+            db,
+            sources,
+            condition,
+            limit,
+            offset,
+        } => {
+            let db = ctx.database(db.as_deref().or(source_db(sources)))?;
+            let mut keys = Vec::new();
+            for m in ctx.measurements(&db, sources)? {
+                let expr = ctx.tag_condition(&db, &m, condition.as_ref())?;
+                keys.extend(e.with_db(|d| d.series_keys(&db, &m, &expr)));
+            }
+            keys.sort();
+            Ok(one_column("", "key", page(keys, *limit, *offset)))
+        }
+        Statement::ShowRetentionPolicies { db } => {
+            let db = ctx.database(db.as_deref())?;
+            let _ = db;
+            let days = e.config().retention_days as i64;
+            let dur = days * 86_400_000_000_000;
+            let shard = crate::engine::window_for_retention(e.config().retention_days);
+            Ok(vec![Series {
+                columns: [
+                    "name",
+                    "duration",
+                    "shardGroupDuration",
+                    "replicaN",
+                    "default",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+                values: vec![vec![
+                    Cell::Str("autogen".into()),
+                    Cell::Str(go_duration(dur)),
+                    Cell::Str(go_duration(shard)),
+                    Cell::Int(1),
+                    Cell::Bool(true),
+                ]],
+                ..Default::default()
+            }])
+        }
+        Statement::CreateDatabase { name } => {
+            if name.is_empty() {
+                return Err("database name required".into());
+            }
+            e.create_database(name).map_err(|err| err.to_string())?;
+            Ok(Vec::new())
+        }
+        Statement::DropDatabase { .. }
+        | Statement::DropMeasurement { .. }
+        | Statement::DropSeries { .. }
+        | Statement::Delete { .. } => Err(format!(
+            "{} is not supported yet by PulsarDB: data leaves the store by retention (retention_days)",
+            statement_name(stmt)
+        )),
+    }
+}

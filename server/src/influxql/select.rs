@@ -1,0 +1,1200 @@
+//! SELECT: planned over the core's queries.
+//!
+//! - The WHERE clause is split: time bounds and tag predicates go to the core
+//!   (tag regexes resolved against the tag index); field comparisons are
+//!   evaluated on rows here.
+//! - Aggregates the core computes in one pass (count, sum, mean, min, max,
+//!   first, last, spread) run as core window queries, which answer whole
+//!   chunks from their statistics. Anything else (median, percentile,
+//!   stddev, or a field condition) reads raw points and aggregates them here,
+//!   within `limits.max_query_points`.
+//! - derivative, non_negative_derivative and difference apply to raw values
+//!   or to the windows of an aggregate (their unit defaults to 1 s for raw
+//!   values and to the GROUP BY interval for windows, as in InfluxDB).
+//! - Times follow InfluxDB: GROUP BY time buckets are aligned to the epoch
+//!   (plus the offset); an aggregate without GROUP BY time reports the start
+//!   of the time range (0 when unbounded), a lone selector the time of the
+//!   point it selected; without an upper bound, GROUP BY time stops at now().
+
+use std::collections::{BTreeMap, HashMap};
+
+use pulsardb_core::catalog::TagExpr;
+use pulsardb_core::query::{Acc, SeriesData, window_start};
+use pulsardb_core::{Aggregation, FieldType, Query, Value};
+
+use super::ast::{BinOp, Dimension, Expr, Field, Fill, Select, VarKind};
+use super::cond::{self, Row, TimeRange};
+use super::exec::{Ctx, source_db};
+use super::result::{Cell, Series};
+
+/// A series' tags, sorted by key.
+type Tags = Vec<(String, String)>;
+/// Rows of a group: time → output column → value.
+type GroupRows<V> = BTreeMap<Tags, BTreeMap<i64, HashMap<String, V>>>;
+
+/// Aggregates the core computes from one accumulator.
+const CORE_AGGS: [&str; 8] = [
+    "count", "sum", "mean", "min", "max", "first", "last", "spread",
+];
+/// Aggregates computed here from raw values.
+const RAW_AGGS: [&str; 3] = ["median", "percentile", "stddev"];
+/// Selectors: alone and without GROUP BY time they report their point's time.
+const SELECTORS: [&str; 5] = ["first", "last", "min", "max", "percentile"];
+/// Transforms over consecutive values.
+const TRANSFORMS: [&str; 3] = ["derivative", "non_negative_derivative", "difference"];
+/// Windows one series may produce.
+const MAX_WINDOWS: i64 = 1_000_000;
+
+fn is_agg(name: &str) -> bool {
+    CORE_AGGS.contains(&name) || RAW_AGGS.contains(&name)
+}
+
+/// One aggregate to compute per window.
+#[derive(Clone, Debug, PartialEq)]
+struct Agg {
+    func: String,
+    field: String,
+    arg: Option<f64>,
+}
+
+impl Agg {
+    fn key(&self) -> String {
+        format!("{}({},{:?})", self.func, self.field, self.arg)
+    }
+}
+
+/// An aggregate's value in one window, with the time of the point a
+/// selector picked.
+#[derive(Clone, Debug)]
+struct Out {
+    value: Cell,
+    time: Option<i64>,
+}
+
+fn value_cell(v: Value) -> Cell {
+    match v {
+        Value::Float(f) => Cell::Float(f),
+        Value::Integer(i) => Cell::Int(i),
+        Value::Unsigned(u) => Cell::UInt(u),
+        Value::Boolean(b) => Cell::Bool(b),
+    }
+}
+
+fn from_acc(func: &str, a: &Acc) -> Out {
+    let (value, time) = match func {
+        "count" => (Cell::Int(a.count as i64), None),
+        "sum" => (value_cell(a.sum_value()), None),
+        "mean" => (Cell::Float(a.mean()), None),
+        "min" => (value_cell(a.min), Some(a.min_at)),
+        "max" => (value_cell(a.max), Some(a.max_at)),
+        "first" => (value_cell(a.first.1), Some(a.first.0)),
+        "last" => (value_cell(a.last.1), Some(a.last.0)),
+        "spread" => (
+            match (a.min, a.max) {
+                (Value::Float(x), Value::Float(y)) => Cell::Float(y - x),
+                (Value::Integer(x), Value::Integer(y)) => Cell::Int(y.wrapping_sub(x)),
+                (Value::Unsigned(x), Value::Unsigned(y)) => Cell::UInt(y.wrapping_sub(x)),
+                _ => Cell::Null,
+            },
+            None,
+        ),
+        _ => (Cell::Null, None),
+    };
+    Out { value, time }
+}
+
+/// An aggregate over raw values of one window (time order).
+fn from_values(agg: &Agg, pts: &[(i64, Value)]) -> Out {
+    let Some(&(t0, v0)) = pts.first() else {
+        return Out {
+            value: Cell::Null,
+            time: None,
+        };
+    };
+    if CORE_AGGS.contains(&agg.func.as_str()) {
+        let mut acc = Acc::point(t0, v0);
+        for &(t, v) in pts.get(1..).unwrap_or_default() {
+            acc.add(t, v);
+        }
+        return from_acc(&agg.func, &acc);
+    }
+    let mut nums: Vec<(f64, i64, Value)> = pts
+        .iter()
+        .filter_map(|&(t, v)| match v {
+            Value::Boolean(_) => None,
+            v => Some((v.as_f64(), t, v)),
+        })
+        .collect();
+    if nums.is_empty() {
+        return Out {
+            value: Cell::Null,
+            time: None,
+        };
+    }
+    match agg.func.as_str() {
+        "median" => {
+            nums.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let n = nums.len();
+            let mid = |i: usize| nums.get(i).map_or(0.0, |x| x.0);
+            let v = if n % 2 == 1 {
+                mid(n / 2)
+            } else {
+                (mid(n / 2 - 1) + mid(n / 2)) / 2.0
+            };
+            Out {
+                value: Cell::Float(v),
+                time: None,
+            }
+        }
+        "percentile" => {
+            // Nearest rank, as InfluxDB: index floor(n·p/100 + 0.5) − 1.
+            nums.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let p = agg.arg.unwrap_or(50.0);
+            let i = (nums.len() as f64 * p / 100.0 + 0.5).floor() as i64 - 1;
+            match usize::try_from(i).ok().and_then(|i| nums.get(i)) {
+                Some(&(_, t, v)) => Out {
+                    value: value_cell(v),
+                    time: Some(t),
+                },
+                None => Out {
+                    value: Cell::Null,
+                    time: None,
+                },
+            }
+        }
+        "stddev" => {
+            let n = nums.len() as f64;
+            if nums.len() < 2 {
+                return Out {
+                    value: Cell::Null,
+                    time: None,
+                };
+            }
+            let mean = nums.iter().map(|x| x.0).sum::<f64>() / n;
+            let var = nums
+                .iter()
+                .map(|x| (x.0 - mean) * (x.0 - mean))
+                .sum::<f64>()
+                / (n - 1.0);
+            Out {
+                value: Cell::Float(var.sqrt()),
+                time: None,
+            }
+        }
+        _ => Out {
+            value: Cell::Null,
+            time: None,
+        },
+    }
+}
+
+/// Walks an expression (bounded depth).
+fn walk<'e>(
+    e: &'e Expr,
+    depth: usize,
+    f: &mut dyn FnMut(&'e Expr) -> Result<bool, String>,
+) -> Result<(), String> {
+    if depth > 128 {
+        return Err("expression nested too deeply".into());
+    }
+    if !f(e)? {
+        return Ok(());
+    }
+    match e {
+        Expr::Binary { lhs, rhs, .. } => {
+            walk(lhs, depth + 1, f)?;
+            walk(rhs, depth + 1, f)
+        }
+        Expr::Paren(x) => walk(x, depth + 1, f),
+        Expr::Call { args, .. } => args.iter().try_for_each(|a| walk(a, depth + 1, f)),
+        _ => Ok(()),
+    }
+}
+
+/// The aggregate calls of a projection list, and whether any exists.
+fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
+    let mut out: Vec<Agg> = Vec::new();
+    for f in fields {
+        walk(&f.expr, 0, &mut |e| {
+            let Expr::Call { name, args } = e else {
+                return Ok(true);
+            };
+            if !is_agg(name) {
+                return Ok(true);
+            }
+            let field = match args.first() {
+                Some(Expr::Var { name: v, .. }) => v.clone(),
+                Some(Expr::Paren(x)) if matches!(**x, Expr::Var { .. }) => match &**x {
+                    Expr::Var { name: v, .. } => v.clone(),
+                    _ => String::new(),
+                },
+                _ => return Err(format!("{name}() takes a field name as its first argument")),
+            };
+            let arg = match (name.as_str(), args.get(1)) {
+                ("percentile", Some(Expr::Integer(i))) => Some(*i as f64),
+                ("percentile", Some(Expr::Number(n))) => Some(*n),
+                ("percentile", _) => {
+                    return Err(
+                        "percentile() takes a field and a number: percentile(value, 95)".into(),
+                    );
+                }
+                (_, Some(_)) => return Err(format!("{name}() takes one argument")),
+                (_, None) => None,
+            };
+            if let Some(p) = arg
+                && !(0.0..=100.0).contains(&p)
+            {
+                return Err("percentile must be between 0 and 100".into());
+            }
+            let a = Agg {
+                func: name.clone(),
+                field,
+                arg,
+            };
+            if !out.contains(&a) {
+                out.push(a);
+            }
+            Ok(false)
+        })?;
+    }
+    Ok(out)
+}
+
+fn column_name(f: &Field) -> String {
+    if let Some(a) = &f.alias {
+        return a.clone();
+    }
+    let mut name = String::new();
+    let _ = walk(&f.expr, 0, &mut |e| {
+        if !name.is_empty() {
+            return Ok(false);
+        }
+        match e {
+            Expr::Call { name: n, .. } => {
+                name = n.clone();
+                Ok(false)
+            }
+            Expr::Var { name: n, .. } => {
+                name = n.clone();
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
+    });
+    if name.is_empty() { "expr".into() } else { name }
+}
+
+/// Unique column names: `mean`, `mean_1`, ...
+fn unique(names: Vec<String>) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    names
+        .into_iter()
+        .map(|n| {
+            let c = seen.entry(n.clone()).or_insert(0);
+            let out = if *c == 0 {
+                n.clone()
+            } else {
+                format!("{n}_{c}")
+            };
+            *c += 1;
+            out
+        })
+        .collect()
+}
+
+/// Evaluates a projection for one row.
+fn eval(e: &Expr, res: &dyn Fn(&Expr) -> Option<Cell>, depth: usize) -> Cell {
+    if depth > 128 {
+        return Cell::Null;
+    }
+    if let Some(c) = res(e) {
+        return c;
+    }
+    match e {
+        Expr::Integer(i) => Cell::Int(*i),
+        Expr::Number(f) => Cell::Float(*f),
+        Expr::String(s) => Cell::Str(s.clone()),
+        Expr::Bool(b) => Cell::Bool(*b),
+        Expr::Duration(d) => Cell::Int(*d),
+        Expr::Paren(x) => eval(x, res, depth + 1),
+        Expr::Binary { op, lhs, rhs }
+            if matches!(
+                op,
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod
+            ) =>
+        {
+            cond::arith(*op, &eval(lhs, res, depth + 1), &eval(rhs, res, depth + 1))
+        }
+        _ => Cell::Null,
+    }
+}
+
+/// Transform calls in projections, outermost first, deduplicated.
+fn transforms(fields: &[Field]) -> Result<Vec<Expr>, String> {
+    let mut out: Vec<Expr> = Vec::new();
+    for f in fields {
+        walk(&f.expr, 0, &mut |e| {
+            if let Expr::Call { name, args } = e
+                && TRANSFORMS.contains(&name.as_str())
+            {
+                if args.is_empty() || args.len() > 2 {
+                    return Err(format!(
+                        "{name}() takes a field or an aggregate, and optionally a unit: {name}(mean(value), 1s)"
+                    ));
+                }
+                if let Some(u) = args.get(1)
+                    && !matches!(u, Expr::Duration(d) if *d > 0)
+                {
+                    return Err(format!(
+                        "the unit of {name}() must be a positive duration, like 1s"
+                    ));
+                }
+                if !out.contains(e) {
+                    out.push(e.clone());
+                }
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+    }
+    Ok(out)
+}
+
+/// Applies a transform down a column (`values[i]` = (time, value)).
+fn apply_transform(name: &str, unit: f64, values: &[(i64, Cell)]) -> Vec<Cell> {
+    let mut out = vec![Cell::Null; values.len()];
+    let mut prev: Option<(i64, f64)> = None;
+    for (i, (t, c)) in values.iter().enumerate() {
+        let Some(v) = c.as_f64() else { continue };
+        if let Some((pt, pv)) = prev {
+            let dt = (t - pt) as f64;
+            let r = match name {
+                "difference" => Some(match (c, &values.get(i).map(|x| &x.1)) {
+                    (Cell::Int(_), _) => Cell::Int((v - pv) as i64),
+                    _ => Cell::Float(v - pv),
+                }),
+                _ if dt > 0.0 => {
+                    let d = (v - pv) / (dt / unit);
+                    (name != "non_negative_derivative" || d >= 0.0).then_some(Cell::Float(d))
+                }
+                _ => None,
+            };
+            if let (Some(r), Some(slot)) = (r, out.get_mut(i)) {
+                *slot = r;
+            }
+        }
+        prev = Some((*t, v));
+    }
+    out
+}
+
+/// Field keys and types of a measurement.
+fn fields_of(ctx: &Ctx<'_>, db: &str, m: &str) -> Vec<(String, FieldType)> {
+    ctx.engine.with_db(|d| {
+        d.field_keys(db, m)
+            .into_iter()
+            .map(|(f, t)| (f.to_string(), t))
+            .collect()
+    })
+}
+
+fn tag_keys_of(ctx: &Ctx<'_>, db: &str, m: &str) -> Vec<String> {
+    ctx.engine
+        .with_db(|d| d.tag_keys(db, m).into_iter().map(str::to_string).collect())
+}
+
+/// Expands `*` in projections (raw: every field and tag not grouped by;
+/// aggregates: `mean(*)` → one `mean(f)` per field, named `mean_f`).
+fn expand(
+    fields: &[Field],
+    all_fields: &[(String, FieldType)],
+    tags: &[String],
+    grouped: &[String],
+) -> Vec<Field> {
+    let mut out = Vec::new();
+    for f in fields {
+        match &f.expr {
+            Expr::Wildcard => {
+                let mut names: Vec<(String, Option<VarKind>)> = all_fields
+                    .iter()
+                    .map(|(n, _)| (n.clone(), Some(VarKind::Field)))
+                    .collect();
+                names.extend(
+                    tags.iter()
+                        .filter(|t| !grouped.contains(t))
+                        .map(|t| (t.clone(), Some(VarKind::Tag))),
+                );
+                names.sort_by(|a, b| a.0.cmp(&b.0));
+                for (n, kind) in names {
+                    out.push(Field {
+                        expr: Expr::Var { name: n, kind },
+                        alias: None,
+                    });
+                }
+            }
+            Expr::Call { name, args }
+                if is_agg(name) && matches!(args.first(), Some(Expr::Wildcard)) =>
+            {
+                for (fname, ty) in all_fields {
+                    if *ty == FieldType::Boolean
+                        && name != "count"
+                        && name != "first"
+                        && name != "last"
+                    {
+                        continue;
+                    }
+                    let mut a = args.clone();
+                    if let Some(first) = a.first_mut() {
+                        *first = Expr::Var {
+                            name: fname.clone(),
+                            kind: Some(VarKind::Field),
+                        };
+                    }
+                    out.push(Field {
+                        expr: Expr::Call {
+                            name: name.clone(),
+                            args: a,
+                        },
+                        alias: Some(format!("{}_{fname}", f.alias.as_deref().unwrap_or(name))),
+                    });
+                }
+            }
+            _ => out.push(f.clone()),
+        }
+    }
+    out
+}
+
+/// Runs a SELECT.
+pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
+    if let Some(tz) = &s.tz
+        && !matches!(tz.as_str(), "UTC" | "Etc/UTC" | "utc")
+    {
+        return Err(format!("tz('{tz}') is not supported: times are UTC"));
+    }
+    if s.fields.is_empty() {
+        return Err("at least 1 non-time field must be queried".into());
+    }
+    let db = ctx.database(source_db(&s.sources))?;
+    let measurements = ctx.measurements(&db, &s.sources)?;
+    let mut interval: Option<(i64, i64)> = None;
+    for d in &s.dimensions {
+        if let Dimension::Time {
+            interval_ns,
+            offset_ns,
+        } = d
+        {
+            if *interval_ns <= 0 {
+                return Err("GROUP BY time() needs a positive interval".into());
+            }
+            if interval.is_some() {
+                return Err("GROUP BY time() given twice".into());
+            }
+            interval = Some((*interval_ns, offset_ns.rem_euclid(*interval_ns)));
+        }
+    }
+    let mut out = Vec::new();
+    for m in &measurements {
+        out.extend(select_measurement(ctx, &db, m, s, interval)?);
+    }
+    let off = s.soffset.unwrap_or(0) as usize;
+    let lim = s
+        .slimit
+        .filter(|&l| l > 0)
+        .map_or(usize::MAX, |l| l as usize);
+    Ok(out.into_iter().skip(off).take(lim).collect())
+}
+
+fn select_measurement(
+    ctx: &Ctx<'_>,
+    db: &str,
+    m: &str,
+    s: &Select,
+    interval: Option<(i64, i64)>,
+) -> Result<Vec<Series>, String> {
+    let all_fields = fields_of(ctx, db, m);
+    if all_fields.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tags = tag_keys_of(ctx, db, m);
+    // GROUP BY tag keys.
+    let mut group_by: Vec<String> = Vec::new();
+    for d in &s.dimensions {
+        match d {
+            Dimension::Tag(t) => group_by.push(t.clone()),
+            Dimension::Wildcard => group_by.extend(tags.iter().cloned()),
+            Dimension::Regex(p) => {
+                let re = cond::regex(p)?;
+                group_by.extend(tags.iter().filter(|t| re.is_match(t)).cloned());
+            }
+            Dimension::Time { .. } => {}
+        }
+    }
+    group_by.sort();
+    group_by.dedup();
+    let fields = expand(&s.fields, &all_fields, &tags, &group_by);
+    let field_names: Vec<&str> = all_fields.iter().map(|(f, _)| f.as_str()).collect();
+    let is_tag = |name: &str, kind: Option<VarKind>| match kind {
+        Some(VarKind::Tag) => true,
+        Some(VarKind::Field) => false,
+        None => {
+            !field_names.contains(&name)
+                && (tags.iter().any(|t| t == name) || !name.eq_ignore_ascii_case("time"))
+        }
+    };
+    let split = cond::split(s.condition.as_ref(), ctx.now, &is_tag)?;
+    let mut range = split.time;
+    if range.start > range.end {
+        return Ok(Vec::new());
+    }
+    let tag_expr = cond::tag_expr(&split.tags, &|key| {
+        ctx.engine.with_db(|d| {
+            d.tag_values(db, m, key, &TagExpr::True)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        })
+    })?;
+    let aggs = aggregates(&fields)?;
+    let trans = transforms(&fields)?;
+    // Projections that are neither tags nor functions: raw fields.
+    let mut raw_vars = false;
+    for f in &fields {
+        walk(&f.expr, 0, &mut |e| match e {
+            Expr::Call { name, .. } if is_agg(name) => Ok(false),
+            Expr::Call { name, .. } if TRANSFORMS.contains(&name.as_str()) => Ok(true),
+            Expr::Call { name, .. } => Err(format!("function {name}() is not supported")),
+            Expr::Var { name, kind }
+                if !is_tag(name, *kind) && !name.eq_ignore_ascii_case("time") =>
+            {
+                raw_vars = true;
+                Ok(false)
+            }
+            _ => Ok(true),
+        })?;
+    }
+    // `SELECT time, ...`: time is always the first column.
+    let fields: Vec<Field> = fields
+        .into_iter()
+        .filter(|f| !matches!(&f.expr, Expr::Var { name, .. } if name.eq_ignore_ascii_case("time")))
+        .collect();
+    let columns: Vec<String> = std::iter::once("time".to_string())
+        .chain(unique(fields.iter().map(column_name).collect()))
+        .collect();
+    if aggs.is_empty() {
+        if interval.is_some() {
+            return Err("GROUP BY time() requires an aggregate function (mean, max, ...); derivative() needs one inside it too".into());
+        }
+        if !raw_vars {
+            return Err("at least 1 non-time field must be queried".into());
+        }
+        return raw_select(
+            ctx, db, m, s, &fields, &columns, &group_by, &split, range, tag_expr, &trans, &is_tag,
+        );
+    }
+    if raw_vars {
+        return Err("mixing aggregate and non-aggregate queries is not supported".into());
+    }
+    // GROUP BY time without an upper bound stops at now().
+    if interval.is_some() && range.end == i64::MAX {
+        range.end = ctx.now;
+    }
+    let core = split.rows.is_empty() && aggs.iter().all(|a| CORE_AGGS.contains(&a.func.as_str()));
+    // group → window → aggregate key → value
+    let mut groups: GroupRows<Out> = BTreeMap::new();
+    let cap = ctx.engine.config().max_query_points as usize;
+    if core {
+        let mut by_field: Vec<&str> = aggs.iter().map(|a| a.field.as_str()).collect();
+        by_field.sort_unstable();
+        by_field.dedup();
+        for f in by_field {
+            let q = Query {
+                db: db.into(),
+                measurement: m.into(),
+                tags: tag_expr.clone(),
+                field: Some(f.into()),
+                start_ns: range.start,
+                end_ns: range.end,
+                aggregation: Some(Aggregation {
+                    window_ns: interval.map(|i| i.0),
+                    offset_ns: interval.map_or(0, |i| i.1),
+                    group_by: group_by.clone(),
+                }),
+                limit: None,
+            };
+            let r = ctx.engine.query(&q).map_err(|e| e.to_string())?;
+            for rs in r.series {
+                let SeriesData::Windows(ws) = rs.data else {
+                    continue;
+                };
+                let g = groups.entry(rs.tags).or_default();
+                for (w, acc) in ws {
+                    let slot = g.entry(w).or_default();
+                    for a in aggs.iter().filter(|a| a.field == f) {
+                        slot.insert(a.key(), from_acc(&a.func, &acc));
+                    }
+                }
+            }
+        }
+    } else {
+        // Raw points of the fields needed, rows filtered here.
+        let mut needed: Vec<String> = aggs.iter().map(|a| a.field.clone()).collect();
+        for c in &split.rows {
+            walk(c, 0, &mut |e| {
+                if let Expr::Var { name, kind } = e
+                    && !is_tag(name, *kind)
+                {
+                    needed.push(name.clone());
+                }
+                Ok(true)
+            })?;
+        }
+        needed.sort();
+        needed.dedup();
+        let rows = raw_rows(ctx, db, m, &needed, range, &tag_expr, cap)?;
+        let mut agg_fields: Vec<&str> = aggs.iter().map(|a| a.field.as_str()).collect();
+        agg_fields.sort_unstable();
+        agg_fields.dedup();
+        let mut regexes = HashMap::new();
+        #[allow(
+            clippy::type_complexity,
+            reason = "a local grouping, spelled out where it is built"
+        )]
+        let mut lists: BTreeMap<Tags, BTreeMap<i64, HashMap<&str, Vec<(i64, Value)>>>> =
+            BTreeMap::new();
+        for (tags_of, series_rows) in &rows {
+            let group: Vec<(String, String)> = group_by
+                .iter()
+                .map(|k| {
+                    (
+                        k.clone(),
+                        tags_of
+                            .iter()
+                            .find(|(a, _)| a == k)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect();
+            for (t, vals) in series_rows {
+                let cells: HashMap<String, Cell> = vals
+                    .iter()
+                    .map(|(k, v)| (k.clone(), value_cell(*v)))
+                    .collect();
+                let row = Row {
+                    tags: tags_of,
+                    fields: &cells,
+                };
+                let mut keep = true;
+                for c in &split.rows {
+                    if !cond::eval_row(c, &row, &is_tag, &mut regexes, 0)? {
+                        keep = false;
+                        break;
+                    }
+                }
+                if !keep {
+                    continue;
+                }
+                let w = match interval {
+                    Some((iv, off)) => window_start(*t, iv, off),
+                    None => range.start,
+                };
+                let slot = lists
+                    .entry(group.clone())
+                    .or_default()
+                    .entry(w)
+                    .or_default();
+                // Once per field, however many aggregates read it.
+                for f in &agg_fields {
+                    if let Some(v) = vals.get(*f) {
+                        slot.entry(*f).or_default().push((*t, *v));
+                    }
+                }
+            }
+        }
+        for (g, ws) in lists {
+            let gg = groups.entry(g).or_default();
+            for (w, per_field) in ws {
+                let slot = gg.entry(w).or_default();
+                for a in &aggs {
+                    let mut pts = per_field.get(a.field.as_str()).cloned().unwrap_or_default();
+                    pts.sort_by_key(|p| p.0);
+                    if !pts.is_empty() {
+                        slot.insert(a.key(), from_values(a, &pts));
+                    }
+                }
+            }
+        }
+    }
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The windows to report.
+    let windows: Vec<i64> = match interval {
+        Some((iv, off)) => {
+            let lo = if range.bounded_below() {
+                window_start(range.start, iv, off)
+            } else {
+                groups
+                    .values()
+                    .filter_map(|w| w.keys().next().copied())
+                    .min()
+                    .unwrap_or(0)
+            };
+            let hi = window_start(range.end, iv, off);
+            let n = (hi.saturating_sub(lo)) / iv + 1;
+            if n > MAX_WINDOWS {
+                return Err(format!(
+                    "GROUP BY time({}) over this range gives {n} windows, more than {MAX_WINDOWS}: widen the interval or narrow the time range",
+                    iv
+                ));
+            }
+            (0..n.max(0)).map(|k| lo + k * iv).collect()
+        }
+        None => vec![range.start],
+    };
+    let lone_selector = interval.is_none()
+        && aggs.len() == 1
+        && fields.len() == 1
+        && aggs
+            .first()
+            .is_some_and(|a| SELECTORS.contains(&a.func.as_str()));
+    let fill = s.fill.clone().unwrap_or(Fill::Null);
+    let unit_default = interval.map_or(1_000_000_000, |i| i.0);
+    let mut out = Vec::new();
+    for (g, ws) in groups {
+        // Base rows: per window, every aggregate (missing windows per fill).
+        let mut times: Vec<i64> = Vec::new();
+        let mut vals: Vec<HashMap<String, Out>> = Vec::new();
+        for &w in &windows {
+            match ws.get(&w) {
+                Some(v) => {
+                    times.push(w);
+                    vals.push(v.clone());
+                }
+                None if fill == Fill::None || interval.is_none() => {}
+                None => {
+                    times.push(w);
+                    vals.push(HashMap::new());
+                }
+            }
+        }
+        if interval.is_some() {
+            fill_rows(&fill, &aggs, &times, &mut vals);
+        }
+        let report_time = |i: usize, w: i64| -> i64 {
+            if lone_selector
+                && let Some(t) = vals
+                    .get(i)
+                    .and_then(|v| v.values().next())
+                    .and_then(|o| o.time)
+            {
+                return t;
+            }
+            if interval.is_none() && !range.bounded_below() {
+                0
+            } else {
+                w
+            }
+        };
+        // Transform columns, computed down the rows.
+        let mut trans_vals: Vec<Vec<Cell>> = Vec::new();
+        for t in &trans {
+            let Expr::Call { name, args } = t else {
+                continue;
+            };
+            let unit = match args.get(1) {
+                Some(Expr::Duration(d)) => *d as f64,
+                _ => unit_default as f64,
+            };
+            let inner: Vec<(i64, Cell)> = vals
+                .iter()
+                .zip(&times)
+                .map(|(v, &w)| {
+                    let res = |e: &Expr| agg_lookup(e, v);
+                    (w, args.first().map_or(Cell::Null, |a| eval(a, &res, 0)))
+                })
+                .collect();
+            trans_vals.push(apply_transform(name, unit, &inner));
+        }
+        let mut rows: Vec<Vec<Cell>> = Vec::new();
+        for (i, (v, &w)) in vals.iter().zip(&times).enumerate() {
+            let res = |e: &Expr| -> Option<Cell> {
+                if let Some(k) = trans.iter().position(|t| t == e) {
+                    return Some(
+                        trans_vals
+                            .get(k)
+                            .and_then(|c| c.get(i))
+                            .cloned()
+                            .unwrap_or(Cell::Null),
+                    );
+                }
+                agg_lookup(e, v)
+            };
+            let cells: Vec<Cell> = fields.iter().map(|f| eval(&f.expr, &res, 0)).collect();
+            if !trans.is_empty()
+                && trans_vals
+                    .iter()
+                    .all(|c| matches!(c.get(i), Some(Cell::Null) | None))
+            {
+                continue;
+            }
+            let mut row = Vec::with_capacity(cells.len() + 1);
+            row.push(Cell::Time(report_time(i, w)));
+            row.extend(cells);
+            rows.push(row);
+        }
+        if s.order_desc {
+            rows.reverse();
+        }
+        let rows = page(rows, s.limit, s.offset);
+        if rows.is_empty() {
+            continue;
+        }
+        out.push(Series {
+            name: m.to_string(),
+            tags: g.into_iter().collect(),
+            columns: columns.clone(),
+            values: rows,
+        });
+    }
+    Ok(out)
+}
+
+fn agg_lookup(e: &Expr, v: &HashMap<String, Out>) -> Option<Cell> {
+    let Expr::Call { name, args } = e else {
+        return None;
+    };
+    if !is_agg(name) {
+        return None;
+    }
+    let field = match args.first() {
+        Some(Expr::Var { name, .. }) => name.clone(),
+        _ => return Some(Cell::Null),
+    };
+    let arg = match args.get(1) {
+        Some(Expr::Integer(i)) => Some(*i as f64),
+        Some(Expr::Number(n)) => Some(*n),
+        _ => None,
+    };
+    let key = Agg {
+        func: name.clone(),
+        field,
+        arg,
+    }
+    .key();
+    Some(v.get(&key).map_or(Cell::Null, |o| o.value.clone()))
+}
+
+/// fill(previous | linear | <number>) on missing aggregate values.
+fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [HashMap<String, Out>]) {
+    for a in aggs {
+        let k = a.key();
+        match fill {
+            Fill::Null | Fill::None => {}
+            Fill::Number(n) => {
+                for v in vals.iter_mut() {
+                    v.entry(k.clone()).or_insert(Out {
+                        value: if n.fract() == 0.0 && a.func == "count" {
+                            Cell::Int(*n as i64)
+                        } else {
+                            Cell::Float(*n)
+                        },
+                        time: None,
+                    });
+                }
+            }
+            Fill::Previous => {
+                let mut prev: Option<Out> = None;
+                for v in vals.iter_mut() {
+                    match v.get(&k) {
+                        Some(o) => prev = Some(o.clone()),
+                        None => {
+                            if let Some(p) = &prev {
+                                v.insert(
+                                    k.clone(),
+                                    Out {
+                                        value: p.value.clone(),
+                                        time: None,
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Fill::Linear => {
+                let known: Vec<(usize, f64)> = vals
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.get(&k).and_then(|o| o.value.as_f64()).map(|x| (i, x)))
+                    .collect();
+                for pair in known.windows(2) {
+                    let [(i0, v0), (i1, v1)] = pair else { continue };
+                    let (t0, t1) = (
+                        times.get(*i0).copied().unwrap_or(0),
+                        times.get(*i1).copied().unwrap_or(0),
+                    );
+                    for i in i0 + 1..*i1 {
+                        let t = times.get(i).copied().unwrap_or(0);
+                        let x = v0 + (v1 - v0) * ((t - t0) as f64 / (t1 - t0).max(1) as f64);
+                        if let Some(v) = vals.get_mut(i) {
+                            v.insert(
+                                k.clone(),
+                                Out {
+                                    value: Cell::Float(x),
+                                    time: None,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn page<T>(v: Vec<T>, limit: Option<u64>, offset: Option<u64>) -> Vec<T> {
+    let off = offset.unwrap_or(0) as usize;
+    let lim = limit.filter(|&l| l > 0).map_or(usize::MAX, |l| l as usize);
+    v.into_iter().skip(off).take(lim).collect()
+}
+
+/// Per series (its tags, sorted): time → field → value.
+type RawRows = Vec<(Vec<(String, String)>, BTreeMap<i64, HashMap<String, Value>>)>;
+
+/// Raw points of `fields` of the series `tags` selects, merged per series by time.
+fn raw_rows(
+    ctx: &Ctx<'_>,
+    db: &str,
+    m: &str,
+    fields: &[String],
+    range: TimeRange,
+    tags: &TagExpr,
+    cap: usize,
+) -> Result<RawRows, String> {
+    let mut by_series: GroupRows<Value> = BTreeMap::new();
+    let mut total = 0usize;
+    for f in fields {
+        let q = Query {
+            db: db.into(),
+            measurement: m.into(),
+            tags: tags.clone(),
+            field: Some(f.clone()),
+            start_ns: range.start,
+            end_ns: range.end,
+            aggregation: None,
+            limit: Some(cap.saturating_add(1)),
+        };
+        let r = ctx.engine.query(&q).map_err(|e| e.to_string())?;
+        for s in r.series {
+            let SeriesData::Raw(pts) = s.data else {
+                continue;
+            };
+            total += pts.len();
+            if total > cap {
+                return Err(format!(
+                    "query reads more than {cap} points (limits.max_query_points): narrow the time range, or aggregate with GROUP BY time()"
+                ));
+            }
+            let rows = by_series.entry(s.tags).or_default();
+            for (t, v) in pts {
+                rows.entry(t).or_default().insert(f.clone(), v);
+            }
+        }
+    }
+    Ok(by_series.into_iter().collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn raw_select(
+    ctx: &Ctx<'_>,
+    db: &str,
+    m: &str,
+    s: &Select,
+    fields: &[Field],
+    columns: &[String],
+    group_by: &[String],
+    split: &cond::Split,
+    range: TimeRange,
+    tag_expr: TagExpr,
+    trans: &[Expr],
+    is_tag: &dyn Fn(&str, Option<VarKind>) -> bool,
+) -> Result<Vec<Series>, String> {
+    let cap = ctx.engine.config().max_query_points as usize;
+    // Fields read: projected ones and the ones conditions look at.
+    let mut needed: Vec<String> = Vec::new();
+    for f in fields {
+        walk(&f.expr, 0, &mut |e| {
+            if let Expr::Var { name, kind } = e
+                && !is_tag(name, *kind)
+            {
+                needed.push(name.clone());
+            }
+            Ok(true)
+        })?;
+    }
+    for c in &split.rows {
+        walk(c, 0, &mut |e| {
+            if let Expr::Var { name, kind } = e
+                && !is_tag(name, *kind)
+            {
+                needed.push(name.clone());
+            }
+            Ok(true)
+        })?;
+    }
+    needed.sort();
+    needed.dedup();
+    let rows = raw_rows(ctx, db, m, &needed, range, &tag_expr, cap)?;
+    let projected: Vec<String> = fields
+        .iter()
+        .filter_map(|f| match &f.expr {
+            Expr::Var { name, kind } if !is_tag(name, *kind) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut regexes = HashMap::new();
+    // group → rows (time, tagset order, cells)
+    let mut groups: BTreeMap<Tags, Vec<(i64, usize, Vec<Cell>)>> = BTreeMap::new();
+    for (si, (tags_of, series_rows)) in rows.iter().enumerate() {
+        let group: Vec<(String, String)> = group_by
+            .iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    tags_of
+                        .iter()
+                        .find(|(a, _)| a == k)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        for (t, vals) in series_rows {
+            let cells: HashMap<String, Cell> = vals
+                .iter()
+                .map(|(k, v)| (k.clone(), value_cell(*v)))
+                .collect();
+            // A row exists where a selected field has a value.
+            if !projected.is_empty() && !projected.iter().any(|p| cells.contains_key(p)) {
+                continue;
+            }
+            let row = Row {
+                tags: tags_of,
+                fields: &cells,
+            };
+            let mut keep = true;
+            for c in &split.rows {
+                if !cond::eval_row(c, &row, is_tag, &mut regexes, 0)? {
+                    keep = false;
+                    break;
+                }
+            }
+            if !keep {
+                continue;
+            }
+            let res = |e: &Expr| -> Option<Cell> {
+                match e {
+                    Expr::Var { name, kind } if is_tag(name, *kind) => Some(
+                        tags_of
+                            .iter()
+                            .find(|(k, _)| k == name)
+                            .map_or(Cell::Null, |(_, v)| Cell::Str(v.clone())),
+                    ),
+                    Expr::Var { name, .. } => Some(cells.get(name).cloned().unwrap_or(Cell::Null)),
+                    _ => None,
+                }
+            };
+            let out: Vec<Cell> = fields
+                .iter()
+                .map(|f| {
+                    if trans.is_empty() {
+                        eval(&f.expr, &res, 0)
+                    } else {
+                        Cell::Null
+                    }
+                })
+                .collect();
+            // With transforms, keep the inner values to transform below.
+            let out = if trans.is_empty() {
+                out
+            } else {
+                trans
+                    .iter()
+                    .map(|tr| match tr {
+                        Expr::Call { args, .. } => {
+                            args.first().map_or(Cell::Null, |a| eval(a, &res, 0))
+                        }
+                        _ => Cell::Null,
+                    })
+                    .collect()
+            };
+            groups.entry(group.clone()).or_default().push((*t, si, out));
+        }
+    }
+    let mut result = Vec::new();
+    for (g, mut rows) in groups {
+        rows.sort_by_key(|r| (r.0, r.1));
+        let mut values: Vec<Vec<Cell>> = if trans.is_empty() {
+            rows.into_iter()
+                .map(|(t, _, cells)| std::iter::once(Cell::Time(t)).chain(cells).collect())
+                .collect()
+        } else {
+            // Each transform column down the rows, then the projections over them.
+            let cols: Vec<Vec<Cell>> = trans
+                .iter()
+                .enumerate()
+                .map(|(k, tr)| {
+                    let Expr::Call { name, args } = tr else {
+                        return Vec::new();
+                    };
+                    let unit = match args.get(1) {
+                        Some(Expr::Duration(d)) => *d as f64,
+                        _ => 1e9,
+                    };
+                    let inner: Vec<(i64, Cell)> = rows
+                        .iter()
+                        .map(|(t, _, c)| (*t, c.get(k).cloned().unwrap_or(Cell::Null)))
+                        .collect();
+                    apply_transform(name, unit, &inner)
+                })
+                .collect();
+            let mut out = Vec::new();
+            for (i, (t, _, _)) in rows.iter().enumerate() {
+                if cols
+                    .iter()
+                    .all(|c| matches!(c.get(i), Some(Cell::Null) | None))
+                {
+                    continue;
+                }
+                let res = |e: &Expr| {
+                    trans.iter().position(|x| x == e).map(|k| {
+                        cols.get(k)
+                            .and_then(|c| c.get(i))
+                            .cloned()
+                            .unwrap_or(Cell::Null)
+                    })
+                };
+                let mut row = vec![Cell::Time(*t)];
+                row.extend(fields.iter().map(|f| eval(&f.expr, &res, 0)));
+                out.push(row);
+            }
+            out
+        };
+        if s.order_desc {
+            values.reverse();
+        }
+        let values = page(values, s.limit, s.offset);
+        if values.is_empty() {
+            continue;
+        }
+        result.push(Series {
+            name: m.to_string(),
+            tags: g.into_iter().collect(),
+            columns: columns.to_vec(),
+            values,
+        });
+    }
+    Ok(result)
+}

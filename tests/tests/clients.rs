@@ -1,0 +1,61 @@
+//! The InfluxDB Python clients against the real server: the PyPI packages
+//! `influxdb` (5.3.x) and `influxdb-client` (1.50.x), installed in a virtual
+//! environment under the target directory, run `tests/compat/clients.py`.
+
+use std::path::Path;
+use std::process::Command;
+
+use pulsardb_tests::{Server, TempDir};
+
+#[test]
+fn python_influxdb_clients_work_unchanged() {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let venv = target.join("compat-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let st = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()
+            .expect("python3");
+        assert!(
+            st.success(),
+            "python3 -m venv failed (install python3-venv)"
+        );
+    }
+    let pip = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "influxdb>=5.3,<5.4",
+            "influxdb-client>=1.50,<1.51",
+        ])
+        .output()
+        .expect("pip");
+    assert!(
+        pip.status.success(),
+        "pip install failed: {}",
+        String::from_utf8_lossy(&pip.stderr)
+    );
+    let dir = TempDir::new("clients");
+    let s = Server::start(&dir.0, None);
+    let out = Command::new(&python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/clients.py"))
+        .arg("127.0.0.1")
+        .arg(s.addr.port().to_string())
+        .output()
+        .expect("run clients.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "clients.py failed:\n{stdout}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.log_text()
+    );
+}
