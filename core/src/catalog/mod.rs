@@ -52,6 +52,9 @@ pub struct Limits {
     pub max_series: usize,
     /// Most databases in the store.
     pub max_databases: usize,
+    /// Most bytes of memory the catalog may take (new series are refused
+    /// beyond it).
+    pub max_catalog_bytes: usize,
 }
 
 impl Default for Limits {
@@ -63,6 +66,7 @@ impl Default for Limits {
             max_fields_per_point: 256,
             max_series: 1_000_000,
             max_databases: 256,
+            max_catalog_bytes: usize::MAX,
         }
     }
 }

@@ -1,9 +1,24 @@
 //! Time-window compaction.
 //!
-//! Tables belong to time windows. A window is compacted — all its tables
-//! merged into one — when it holds more than `max_tables_per_window` tables,
-//! and once more after it closed (`window_end + grace` passed) if it still
-//! holds several; late data flushed into an old window is merged the same way.
+//! Tables belong to time windows. Within a window, compaction is tiered: a
+//! flush makes a level-0 table, and when a window holds more than
+//! `max_tables_per_window` tables of one level, those are merged into one
+//! table a level up. Once the window has closed (`window_end + grace`
+//! passed), all its tables are merged into one; late data flushed into an
+//! old window is merged the same way.
+//!
+//! Why tiers: merging *all* of an open window's tables whenever there are
+//! more than N would rewrite the window's accumulated data every N flushes —
+//! quadratic in the flushes per window, the SD-card wear this exists to
+//! avoid. With tiers a point is rewritten about log_N(flushes per window)
+//! times, and the table count of an open window stays N per level.
+//!
+//! A merge's output takes the highest id of its inputs: ids order tables by
+//! the age of their data (higher wins on equal timestamps), and a table
+//! being flushed meanwhile, whose id was handed out before, holds newer data
+//! than every input. Merges at one level take all of that level's tables,
+//! whose ids all lie above the higher levels' and below the lower ones', so
+//! no table outside a merge falls between its inputs.
 //! Merging streams series by series with one decoded chunk per input table:
 //! RAM is the inputs' indexes (1–2 % of their size) plus a chunk per input.
 //! On equal timestamps the newer table (higher id) wins; tombstones newer than
@@ -36,6 +51,8 @@ pub struct CompactionJob {
     level: u8,
     block_size: u32,
     output: Option<TableEntry>,
+    /// Written, and nothing was left: the inputs are removed, no output.
+    empty: bool,
     taken: Vec<Extent>,
     /// Bytes of the input tables.
     pub bytes_in: u64,
@@ -88,12 +105,22 @@ impl CompactionJob {
         let r = merge(dev, src, &mut ins, &mut w, &mut self.points_in);
         let r = r.and_then(|()| w.finish(dev, src));
         match r {
+            Ok(sum) if sum.points == 0 => {
+                // Everything was deleted: the inputs go without an output.
+                self.taken.extend_from_slice(&sum.extents);
+                self.empty = true;
+                Ok(())
+            }
             Ok(sum) => {
                 self.taken.extend_from_slice(&sum.extents);
+                // The output has every tombstone of the plan applied: it is
+                // as of the newest of them, so they no longer apply to it
+                // (and are dropped once nothing older needs them).
                 let max_lsn = self
                     .inputs
                     .iter()
                     .map(|t| t.entry.max_lsn)
+                    .chain(self.tombstones.iter().map(|t| t.lsn))
                     .max()
                     .unwrap_or(0);
                 self.output = Some(TableEntry {
@@ -274,8 +301,10 @@ impl<D: BlockDevice> Db<D> {
 
     /// Picks a window to compact: the one with the most tables beyond
     /// `max_tables_per_window`, else the oldest closed window (its end plus
-    /// `grace_ns` before `now_ns`) still holding several tables. `None` if
-    /// there is nothing to do or a compaction runs.
+    /// `grace_ns` before `now_ns`) still holding several tables, else the
+    /// oldest window holding a table a tombstone applies to (rewriting it
+    /// removes the deleted points and then the tombstone). `None` if there
+    /// is nothing to do or a compaction runs.
     pub fn plan_compaction(&mut self, now_ns: i64, grace_ns: i64) -> Option<CompactionJob> {
         if self.compaction_running || self.store.is_poisoned() {
             return None;
@@ -286,11 +315,20 @@ impl<D: BlockDevice> Db<D> {
         for t in &self.tables {
             windows.entry(t.entry.window_start).or_default().push(t);
         }
-        let crowded = windows
-            .iter()
-            .filter(|(_, ts)| ts.len() > self.cfg.max_tables_per_window)
-            .max_by_key(|(_, ts)| ts.len())
-            .map(|(&k, _)| k);
+        // The window and level with the most tables beyond the limit.
+        let mut crowded: Option<(usize, i64, u8)> = None;
+        for (&start, ts) in &windows {
+            let mut levels: alloc::collections::BTreeMap<u8, usize> =
+                alloc::collections::BTreeMap::new();
+            for t in ts {
+                *levels.entry(t.entry.level).or_default() += 1;
+            }
+            for (&level, &n) in &levels {
+                if n > self.cfg.max_tables_per_window && crowded.is_none_or(|c| n > c.0) {
+                    crowded = Some((n, start, level));
+                }
+            }
+        }
         let closed = || {
             windows
                 .iter()
@@ -299,17 +337,35 @@ impl<D: BlockDevice> Db<D> {
                 })
                 .map(|(&k, _)| k)
         };
-        let pick = crowded.or_else(closed)?;
-        let inputs: Vec<Arc<TableReader>> =
-            windows.get(&pick)?.iter().map(|t| Arc::clone(t)).collect();
+        let purge = || {
+            windows
+                .iter()
+                .find(|(_, ts)| {
+                    ts.iter().any(|t| {
+                        self.tombstones
+                            .iter()
+                            .any(|x| x.applies_to(t.entry.max_lsn, t.entry.min_ts, t.entry.max_ts))
+                    })
+                })
+                .map(|(&k, _)| k)
+        };
+        let (pick, only_level) = match crowded {
+            Some((_, start, level)) => (start, Some(level)),
+            None => (closed().or_else(purge)?, None),
+        };
+        let inputs: Vec<Arc<TableReader>> = windows
+            .get(&pick)?
+            .iter()
+            .filter(|t| only_level.is_none_or(|l| t.entry.level == l))
+            .map(|t| Arc::clone(t))
+            .collect();
         let level = inputs
             .iter()
             .map(|t| t.entry.level)
             .max()
             .unwrap_or(0)
             .saturating_add(1);
-        let out_id = self.next_table_id;
-        self.next_table_id += 1;
+        let out_id = inputs.iter().map(|t| t.entry.id).max()?;
         self.compaction_running = true;
         Some(CompactionJob {
             bytes_in: inputs.iter().map(|t| t.entry.len).sum(),
@@ -321,6 +377,7 @@ impl<D: BlockDevice> Db<D> {
             level,
             block_size: self.store.geometry().block_size,
             output: None,
+            empty: false,
             taken: Vec::new(),
         })
     }
@@ -337,19 +394,32 @@ impl<D: BlockDevice> Db<D> {
         job: CompactionJob,
     ) -> Result<CompactionOutcome, Error<D::Error>> {
         self.compaction_running = false;
-        let Some(out) = job.output.clone() else {
-            self.release_all(&job.taken);
-            return Ok(CompactionOutcome::default());
-        };
         let ids: Vec<u64> = job.inputs.iter().map(|t| t.entry.id).collect();
         // Inputs dropped by retention meanwhile: the output is stale.
-        if !ids
+        let stale = !ids
             .iter()
-            .all(|id| self.tables.iter().any(|t| t.entry.id == *id))
-        {
+            .all(|id| self.tables.iter().any(|t| t.entry.id == *id));
+        if stale || (job.output.is_none() && !job.empty) {
             self.release_all(&job.taken);
             return Ok(CompactionOutcome::default());
         }
+        if job.empty {
+            // The blocks of the empty table were never committed.
+            self.release_all(&job.taken);
+            self.remove_tables(&ids)?;
+            self.counters.compactions += 1;
+            self.counters.compacted_points_in += job.points_in;
+            self.counters.compacted_bytes_in += job.bytes_in;
+            return Ok(CompactionOutcome {
+                inputs: ids.len(),
+                bytes_in: job.bytes_in,
+                bytes_out: 0,
+                points: 0,
+            });
+        }
+        let Some(out) = job.output.clone() else {
+            return Ok(CompactionOutcome::default());
+        };
         let added = out.clone();
         let next_table = self.next_table_id;
         let remaining_tombs = self.tombstones_after(&ids, Some(&out));
@@ -389,6 +459,7 @@ impl<D: BlockDevice> Db<D> {
         self.reap();
         self.counters.compactions += 1;
         self.counters.compacted_bytes_in += job.bytes_in;
+        self.counters.compacted_points_in += job.points_in;
         self.counters.compacted_bytes_out += out.len;
         Ok(CompactionOutcome {
             inputs: ids.len(),

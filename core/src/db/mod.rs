@@ -13,6 +13,7 @@
 mod batch;
 mod compact;
 mod flush;
+mod maintain;
 mod query;
 pub mod record;
 mod retention;
@@ -25,6 +26,7 @@ use alloc::vec::Vec;
 pub use batch::{PointView, WriteBatch};
 pub use compact::{CompactionJob, CompactionOutcome};
 pub use flush::FlushJob;
+pub use maintain::{Enforced, Maintained, OnFull, Policy, window_for_retention};
 pub use query::Prepared;
 pub use retention::DropOutcome;
 pub use tombstone::{DeleteOutcome, Tombstone};
@@ -90,6 +92,8 @@ pub struct Counters {
     pub points_written: u64,
     /// Points rejected by validation.
     pub points_rejected: u64,
+    /// Bytes of write records logged to the WAL (the points, encoded once).
+    pub logged_bytes: u64,
     /// Flushes completed.
     pub flushes: u64,
     /// Bytes of tables written by flushes.
@@ -98,8 +102,12 @@ pub struct Counters {
     pub compactions: u64,
     /// Bytes of tables read by compactions.
     pub compacted_bytes_in: u64,
+    /// Points read by compactions.
+    pub compacted_points_in: u64,
     /// Bytes of tables written by compactions.
     pub compacted_bytes_out: u64,
+    /// Windows dropped by retention or to make room.
+    pub dropped_windows: u64,
     /// Tables dropped by retention or to make room.
     pub dropped_tables: u64,
     /// Points in tables dropped by retention or to make room.
@@ -467,6 +475,11 @@ impl<D: BlockDevice> Db<D> {
     /// Bytes in the active memtable.
     pub fn memtable_bytes(&self) -> usize {
         self.active.bytes()
+    }
+
+    /// Bytes in memtables: the active one and those waiting to be flushed.
+    pub fn buffered_bytes(&self) -> usize {
+        self.active.bytes() + self.frozen.iter().map(|f| f.bytes()).sum::<usize>()
     }
 
     /// State for metrics.

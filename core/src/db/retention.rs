@@ -28,6 +28,19 @@ pub struct DropOutcome {
     pub points: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// End of the newest window dropped (exclusive; `i64::MIN` if none):
+    /// windows go oldest first, so nothing older is left.
+    pub through_ns: i64,
+}
+
+impl DropOutcome {
+    fn add(&mut self, o: DropOutcome) {
+        self.windows += o.windows;
+        self.tables += o.tables;
+        self.points += o.points;
+        self.bytes += o.bytes;
+        self.through_ns = self.through_ns.max(o.through_ns);
+    }
 }
 
 impl<D: BlockDevice> Db<D> {
@@ -53,10 +66,41 @@ impl<D: BlockDevice> Db<D> {
         self.drop_tables(&ids)
     }
 
+    /// Bytes of the device not in use (free blocks).
+    pub fn free_bytes(&self) -> u64 {
+        u64::from(self.store.free_blocks()) * u64::from(self.store.geometry().block_size)
+    }
+
+    /// The capacity policy `on_full: "drop_oldest"`: drops the oldest windows
+    /// until `reserve_bytes` are free. The newest window is never dropped;
+    /// it stops early, too, when a drop frees nothing at once (its tables
+    /// are still read by a query: their blocks come back when it finishes).
+    pub fn make_room(&mut self, reserve_bytes: u64) -> Result<DropOutcome, Error<D::Error>> {
+        let mut total = DropOutcome {
+            through_ns: i64::MIN,
+            ..DropOutcome::default()
+        };
+        while self.free_bytes() < reserve_bytes {
+            let mut windows: Vec<i64> = self.tables.iter().map(|t| t.entry.window_start).collect();
+            windows.sort_unstable();
+            windows.dedup();
+            if windows.len() < 2 {
+                break;
+            }
+            let before = self.free_bytes();
+            let o = self.drop_oldest_window()?;
+            total.add(o);
+            if o.tables == 0 || self.free_bytes() <= before {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
     /// Drops every table of the oldest window (to make room).
     pub fn drop_oldest_window(&mut self) -> Result<DropOutcome, Error<D::Error>> {
         let Some(oldest) = self.tables.iter().map(|t| t.entry.window_start).min() else {
-            return Ok(DropOutcome::default());
+            return self.drop_tables(&[]);
         };
         let ids: Vec<u64> = self
             .tables
@@ -68,10 +112,24 @@ impl<D: BlockDevice> Db<D> {
     }
 
     fn drop_tables(&mut self, ids: &[u64]) -> Result<DropOutcome, Error<D::Error>> {
+        let out = self.remove_tables(ids)?;
+        self.counters.dropped_windows += out.windows;
+        self.counters.dropped_tables += out.tables;
+        self.counters.dropped_points += out.points;
+        Ok(out)
+    }
+
+    /// Removes tables from the store (one commit); their blocks are freed
+    /// once no query reads them.
+    pub(crate) fn remove_tables(&mut self, ids: &[u64]) -> Result<DropOutcome, Error<D::Error>> {
+        let mut out = DropOutcome {
+            through_ns: i64::MIN,
+            ..DropOutcome::default()
+        };
         if ids.is_empty() {
-            return Ok(DropOutcome::default());
+            return Ok(out);
         }
-        let mut out = DropOutcome::default();
+        let w = self.cfg.window_ns.max(1);
         let mut windows: Vec<i64> = Vec::new();
         for t in self.tables.iter().filter(|t| ids.contains(&t.entry.id)) {
             out.tables += 1;
@@ -80,6 +138,7 @@ impl<D: BlockDevice> Db<D> {
             if !windows.contains(&t.entry.window_start) {
                 windows.push(t.entry.window_start);
             }
+            out.through_ns = out.through_ns.max(t.entry.window_start.saturating_add(w));
         }
         out.windows = windows.len() as u64;
         let tombs = self.tombstones_after(ids, None);
@@ -105,8 +164,6 @@ impl<D: BlockDevice> Db<D> {
         });
         self.retired.extend(retired);
         self.reap();
-        self.counters.dropped_tables += out.tables;
-        self.counters.dropped_points += out.points;
         Ok(out)
     }
 }

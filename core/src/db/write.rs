@@ -110,6 +110,11 @@ pub enum PointError {
     },
     /// The point is older than the retention period: dropped.
     BeyondRetention,
+    /// Creating the series would take the catalog past its memory limit.
+    CatalogMemory {
+        /// The limit, bytes (`max_catalog_bytes`).
+        max: usize,
+    },
 }
 
 impl fmt::Display for PointError {
@@ -172,6 +177,11 @@ impl fmt::Display for PointError {
                     "creating this series would exceed the limit of {max} series (max_series)"
                 )
             }
+            PointError::CatalogMemory { max } => write!(
+                f,
+                "creating this series would take the series catalog past its memory limit of {} KiB",
+                max / 1024
+            ),
         }
     }
 }
@@ -224,6 +234,11 @@ impl<D: BlockDevice> Db<D> {
         }
         self.counters.points_written += out.points;
         self.counters.points_rejected += out.rejected.len() as u64;
+        self.counters.points_beyond_retention += out
+            .rejected
+            .iter()
+            .filter(|(_, e)| matches!(e, PointError::BeyondRetention))
+            .count() as u64;
         if self.cfg.auto_flush && self.active.bytes() >= self.cfg.memtable_bytes {
             self.flush()?;
         }
@@ -235,6 +250,7 @@ impl<D: BlockDevice> Db<D> {
         let mut payload = core::mem::take(&mut self.payload);
         self.record.take(&mut payload);
         let r = self.store.append(&payload);
+        self.counters.logged_bytes += payload.len() as u64;
         self.payload = payload;
         let lsn = r?;
         for &(idx, id, ty, ts, bits) in &self.pending {
@@ -390,6 +406,11 @@ impl<D: BlockDevice> Db<D> {
         if new_series > 0 && self.catalog.series_count() + new_series > lim.max_series {
             return Err(PointError::SeriesLimit {
                 max: lim.max_series,
+            });
+        }
+        if new_series > 0 && self.catalog.bytes() >= lim.max_catalog_bytes {
+            return Err(PointError::CatalogMemory {
+                max: lim.max_catalog_bytes,
             });
         }
 
