@@ -173,3 +173,70 @@ pub mod data {
         std::fs::read_to_string(Path::new(&path)).expect("iot line protocol")
     }
 }
+
+/// A block device over a file, for benchmarks whose resident memory must not
+/// include the device (a `RamDevice` image is resident). Erase is a no-op:
+/// the store never trusts a block's old bytes (WAL blocks are stamped, tables
+/// and manifests are reached through committed extents and checksummed).
+pub mod file_device {
+    use std::fs::File;
+    use std::os::unix::fs::FileExt;
+
+    use pulsardb_core::Geometry;
+    use pulsardb_core::storage::{BlockDevice, BlockId};
+
+    /// The device, counting bytes programmed.
+    #[derive(Debug)]
+    pub struct FileDev {
+        file: File,
+        geo: Geometry,
+        /// Bytes programmed.
+        pub programmed: u64,
+    }
+
+    impl FileDev {
+        /// A sparse file of the geometry's capacity at `path` (replaced).
+        pub fn create(path: &std::path::Path, geo: Geometry) -> std::io::Result<Self> {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)?;
+            file.set_len(geo.capacity_bytes())?;
+            Ok(Self {
+                file,
+                geo,
+                programmed: 0,
+            })
+        }
+
+        fn at(&self, b: BlockId, o: u32) -> u64 {
+            u64::from(b) * u64::from(self.geo.block_size) + u64::from(o)
+        }
+    }
+
+    impl BlockDevice for FileDev {
+        type Error = std::io::ErrorKind;
+        fn geometry(&self) -> Geometry {
+            self.geo
+        }
+        fn read(&mut self, b: BlockId, o: u32, buf: &mut [u8]) -> Result<(), Self::Error> {
+            self.file
+                .read_exact_at(buf, self.at(b, o))
+                .map_err(|e| e.kind())
+        }
+        fn program(&mut self, b: BlockId, o: u32, d: &[u8]) -> Result<(), Self::Error> {
+            self.programmed += d.len() as u64;
+            self.file
+                .write_all_at(d, self.at(b, o))
+                .map_err(|e| e.kind())
+        }
+        fn erase(&mut self, _b: BlockId) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn sync(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+}

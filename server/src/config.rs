@@ -6,16 +6,18 @@
 //!   "http": { "address": "0.0.0.0", "port": 8080, "workers": 4,
 //!             "max_body_mb": 25, "idle_timeout_seconds": 60 },
 //!   "storage": { "data_dir": "./data", "max_disk_mb": 1024,
-//!                "sync": "always", "sync_interval_ms": 1000 },
+//!                "sync": "always", "sync_interval_ms": 1000,
+//!                "on_full": "drop_oldest", "write_wait_ms": 5000,
+//!                "maintenance_interval_seconds": 60 },
 //!   "max_memory_mb": 64,
-//!   "flush_interval_seconds": 10,
+//!   "flush_interval_seconds": 600,
 //!   "retention_days": 0,
 //!   "compression_enabled": true,
 //!   "default_database": "pulsardb",
 //!   "auto_create_databases": false,
 //!   "limits": { "max_series": 1000000, "max_tags_per_point": 64,
 //!               "max_fields_per_point": 256, "max_name_len": 256,
-//!               "max_tag_value_len": 1024, "max_query_points": 10000000 },
+//!               "max_tag_value_len": 1024, "max_query_points": 1048576 },
 //!   "log_level": "info"
 //! }
 //! ```
@@ -63,6 +65,13 @@ pub struct Config {
     pub flush_interval_seconds: u64,
     /// Keep data this many days; 0 = forever.
     pub retention_days: u64,
+    /// What to do when the store nears `max_disk_mb`.
+    pub on_full: pulsardb_core::db::OnFull,
+    /// A write waits this long for memory (memtables being flushed) before
+    /// it is answered 503 with `Retry-After`.
+    pub write_wait_ms: u64,
+    /// Retention, capacity and compaction run at least this often.
+    pub maintenance_interval_seconds: u64,
     /// Accepted for compatibility: data is always compressed.
     pub compression_enabled: bool,
     /// When writes are acknowledged.
@@ -83,7 +92,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
+        let mut c = Self {
             address: "0.0.0.0".into(),
             port: 8080,
             workers: 4,
@@ -92,17 +101,22 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             max_memory_mb: 64,
             max_disk_mb: 1024,
-            flush_interval_seconds: 10,
+            flush_interval_seconds: 600,
             retention_days: 0,
+            on_full: pulsardb_core::db::OnFull::DropOldest,
+            write_wait_ms: 5000,
+            maintenance_interval_seconds: 60,
             compression_enabled: true,
             sync: SyncMode::Always,
             sync_interval_ms: 1000,
             default_database: "pulsardb".into(),
             auto_create_databases: false,
             limits: pulsardb_core::catalog::Limits::default(),
-            max_query_points: 10_000_000,
+            max_query_points: 0,
             log_level: Level::Info,
-        }
+        };
+        c.apply_memory_budget(false);
+        c
     }
 }
 
@@ -216,6 +230,7 @@ impl Config {
         let v: Value =
             serde_json::from_str(text).map_err(|e| ConfigError(format!("not valid JSON: {e}")))?;
         let mut c = Config::default();
+        let mut query_points_set = false;
         let mut top = Obj::new(&v, "")?;
         if let Some(mut h) = top.obj("http")? {
             if let Some(a) = h.str("address")? {
@@ -280,6 +295,24 @@ impl Config {
             if let Some(i) = s.u64("sync_interval_ms", 1, 600_000)? {
                 c.sync_interval_ms = i;
             }
+            if let Some(m) = s.str("on_full")? {
+                c.on_full = match m {
+                    "drop_oldest" => pulsardb_core::db::OnFull::DropOldest,
+                    "reject" => pulsardb_core::db::OnFull::Reject,
+                    _ => {
+                        return err(
+                            "storage.on_full",
+                            format!("\"{m}\" is not \"drop_oldest\" or \"reject\""),
+                        );
+                    }
+                };
+            }
+            if let Some(i) = s.u64("write_wait_ms", 0, 600_000)? {
+                c.write_wait_ms = i;
+            }
+            if let Some(i) = s.u64("maintenance_interval_seconds", 1, 86_400)? {
+                c.maintenance_interval_seconds = i;
+            }
             shared(&mut s, &mut c)?;
             s.finish()?;
         }
@@ -314,6 +347,7 @@ impl Config {
             }
             if let Some(v) = l.u64("max_query_points", 1, u64::MAX)? {
                 c.max_query_points = v;
+                query_points_set = true;
             }
             l.finish()?;
         }
@@ -329,7 +363,19 @@ impl Config {
             };
         }
         top.finish()?;
+        c.apply_memory_budget(query_points_set);
         Ok(c)
+    }
+
+    /// What `max_memory_mb` bounds besides the memtables: the catalog (new
+    /// series refused beyond a quarter of it) and, unless set, the points a
+    /// query may read (about 16 bytes each in a quarter of it).
+    fn apply_memory_budget(&mut self, query_points_set: bool) {
+        let budget = self.max_memory_mb << 20;
+        self.limits.max_catalog_bytes = usize::try_from(budget / 4).unwrap_or(usize::MAX);
+        if !query_points_set {
+            self.max_query_points = (budget / 64).max(100_000);
+        }
     }
 
     /// Memtable size that triggers a flush: a quarter of the memory budget,
@@ -374,6 +420,7 @@ mod tests {
             (r#"{"http":{"port":"80"}}"#, "http.port"),
             (r#"{"http":{"port":70000}}"#, "http.port"),
             (r#"{"storage":{"sync":"sometimes"}}"#, "storage.sync"),
+            (r#"{"storage":{"on_full":"panic"}}"#, "storage.on_full"),
             (r#"{"max_memory_mb":1}"#, "max_memory_mb"),
             (r#"{"storage":{"data_dri":"x"}}"#, "storage.data_dri"),
             (r#"{"limits":{"max_series":0}}"#, "limits.max_series"),

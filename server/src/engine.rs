@@ -19,12 +19,25 @@
 //!   query instead of for the copy.
 //! - **Flushes** freeze the memtable under the lock, write tables without it
 //!   (taking blocks one at a time under the lock), and commit under it.
+//!   Compactions run the same three steps.
+//! - **Housekeeping** ([`Engine::housekeeping`], from the maintenance
+//!   thread): retention and the capacity policy under the lock (manifest
+//!   commits only), then compactions.
+//! - **Backpressure.** When the memtables (the one filling and the one being
+//!   flushed) reach half of `max_memory_mb`, writes wait for a flush to
+//!   finish, up to `write_wait_ms`, then get 503 with `Retry-After`; memory
+//!   never grows with the write rate.
+//! - **Capacity.** With `on_full: "drop_oldest"` the oldest windows go when
+//!   less than the reserve is free (and a write that finds the device full
+//!   makes room and retries); with `"reject"`, writes get 507 until room is
+//!   back (retention, deletes). Flushes and compactions work in the reserve.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use pulsardb_core::db::{DAY_NS, WriteOutcome};
+use pulsardb_core::catalog::TagExpr;
+use pulsardb_core::db::{DAY_NS, Enforced, OnFull, Policy, WriteOutcome, window_for_retention};
 use pulsardb_core::layout::stream::BlockSource;
 use pulsardb_core::{BlockId, Db, DbConfig, Error, Lsn, Query, QueryResult, WriteBatch};
 
@@ -39,6 +52,8 @@ pub enum EngineError {
     Unavailable(String),
     /// The store is full (507).
     Full(String),
+    /// Writers outpace flushing; retry later (503 with Retry-After).
+    Busy(String),
     /// The database does not exist (404).
     NotFound(String),
     /// The request is wrong (400).
@@ -52,6 +67,7 @@ impl std::fmt::Display for EngineError {
         match self {
             EngineError::Unavailable(m)
             | EngineError::Full(m)
+            | EngineError::Busy(m)
             | EngineError::NotFound(m)
             | EngineError::Bad(m)
             | EngineError::Internal(m) => f.write_str(m),
@@ -97,6 +113,13 @@ pub struct Engine {
     failed: AtomicBool,
     failure: Mutex<Option<String>>,
     flush_lock: Mutex<()>,
+    /// Housekeeping policy (retention, capacity).
+    policy: Policy,
+    /// Less than the reserve is free and `on_full` is `reject`.
+    full: AtomicBool,
+    /// Writers waiting for memory wait here; flushes notify.
+    mem: Mutex<()>,
+    mem_cv: Condvar,
     kick: smol::channel::Sender<()>,
     kick_rx: Mutex<Option<smol::channel::Receiver<()>>>,
     /// Server counters.
@@ -116,17 +139,6 @@ impl BlockSource for EngineBlocks<'_> {
     }
 }
 
-/// Table time window for a retention: about a tenth of it, between an hour
-/// and a week (retention drops whole windows; smaller windows drop closer to
-/// the deadline, larger ones make fewer tables).
-pub fn window_for_retention(retention_days: u64) -> i64 {
-    if retention_days == 0 {
-        return 7 * DAY_NS;
-    }
-    let tenth = (retention_days as i64).saturating_mul(DAY_NS) / 10;
-    tenth.clamp(3_600_000_000_000, 7 * DAY_NS)
-}
-
 impl Engine {
     /// Opens (or creates) the store in the configured data directory.
     pub fn open(cfg: &Config) -> Result<Arc<Engine>, String> {
@@ -135,7 +147,7 @@ impl Engine {
         let db_cfg = DbConfig {
             memtable_bytes: cfg.memtable_bytes(),
             auto_flush: false,
-            window_ns: window_for_retention(cfg.retention_days),
+            window_ns: window_for_retention(cfg.retention_days as i64 * DAY_NS),
             limits: cfg.limits,
             ..DbConfig::default()
         };
@@ -157,6 +169,16 @@ impl Engine {
             db.sync()
                 .map_err(|e| format!("cannot sync the store: {e}"))?;
         }
+        let policy = Policy::for_capacity(
+            capacity,
+            cfg.memtable_bytes(),
+            (cfg.retention_days as i64).saturating_mul(DAY_NS),
+            cfg.on_full,
+        );
+        // Retention and room before the first write.
+        let enforced = db
+            .enforce(crate::time::now_ns(), &policy)
+            .map_err(|e| format!("cannot apply retention to the store: {e}"))?;
         let stats = db.stats();
         crate::info!(
             "store {} {} in {:.0} ms: {} series, {} tables, {} WAL records replayed{}",
@@ -187,6 +209,10 @@ impl Engine {
             failed: AtomicBool::new(false),
             failure: Mutex::new(None),
             flush_lock: Mutex::new(()),
+            policy,
+            full: AtomicBool::new(cfg.on_full == OnFull::Reject && enforced.full),
+            mem: Mutex::new(()),
+            mem_cv: Condvar::new(),
             kick,
             kick_rx: Mutex::new(Some(kick_rx)),
             metrics: Metrics::default(),
@@ -255,6 +281,56 @@ impl Engine {
         self.wait_durable(lsn)
     }
 
+    /// Deletes points of `measurement` whose series `tags` selects within
+    /// `[min_ts, max_ts]`; `drop_series` removes the series too. Durable
+    /// when it returns.
+    pub fn delete(
+        &self,
+        db: &str,
+        measurement: &str,
+        tags: &TagExpr,
+        min_ts: i64,
+        max_ts: i64,
+        drop_series: bool,
+    ) -> Result<usize, EngineError> {
+        self.check()?;
+        let out = lock(&self.db)
+            .delete(db, Some(measurement), tags, min_ts, max_ts, drop_series)
+            .map_err(|e| self.mutation_error(e, db))?;
+        if out.series > 0 {
+            crate::info!(
+                "{} {} series of {db}.{measurement}",
+                if drop_series {
+                    "dropped"
+                } else {
+                    "deleted points of"
+                },
+                out.series
+            );
+        }
+        Ok(out.series)
+    }
+
+    /// Drops a database with its series and points. Durable when it returns.
+    pub fn drop_database(&self, name: &str) -> Result<(), EngineError> {
+        self.check()?;
+        let out = lock(&self.db)
+            .drop_database(name)
+            .map_err(|e| self.mutation_error(e, name))?;
+        crate::info!("database {name:?} dropped ({} series)", out.series);
+        Ok(())
+    }
+
+    fn mutation_error(&self, e: Error<FileError>, db: &str) -> EngineError {
+        if let Error::Device(d) = &e {
+            self.fail(format!("storage error: {d}"));
+        }
+        match e {
+            Error::DatabaseNotFound => EngineError::NotFound(format!("database not found: {db}")),
+            other => map_err(other),
+        }
+    }
+
     /// Runs `f` on the database (metadata reads).
     pub fn with_db<R>(&self, f: impl FnOnce(&Db<FileDevice>) -> R) -> R {
         f(&lock(&self.db))
@@ -263,12 +339,24 @@ impl Engine {
     /// Writes a batch; returns once it is as durable as `sync` requires.
     pub fn write(&self, db_name: &str, batch: &WriteBatch) -> Result<WriteOutcome, EngineError> {
         self.check()?;
+        if self.full.load(Ordering::Acquire) {
+            return Err(self.full_error());
+        }
+        self.wait_for_memory()?;
         let (out, over) = {
             let mut db = lock(&self.db);
-            let out = db.write(db_name, batch).map_err(|e| match e {
+            let mut r = db.write(db_name, batch);
+            if matches!(r, Err(Error::DeviceFull)) && self.cfg.on_full == OnFull::DropOldest {
+                // Make room and try once more (points already logged are
+                // written again: same series, time and value).
+                self.enforce_locked(&mut db);
+                r = db.write(db_name, batch);
+            }
+            let out = r.map_err(|e| match e {
                 Error::DatabaseNotFound => {
                     EngineError::NotFound(format!("database not found: \"{db_name}\""))
                 }
+                Error::DeviceFull => self.full_error(),
                 other => map_err(other),
             })?;
             (out, db.memtable_bytes() >= self.cfg.memtable_bytes())
@@ -281,6 +369,155 @@ impl Engine {
             self.wait_durable(out.lsn)?;
         }
         Ok(out)
+    }
+
+    fn full_error(&self) -> EngineError {
+        let s = lock(&self.db).stats();
+        EngineError::Full(format!(
+            "storage full: {:.1} of {} MiB (max_disk_mb) in use{}; delete data, shorten retention_days or raise max_disk_mb",
+            (s.capacity_bytes - s.free_bytes) as f64 / (1 << 20) as f64,
+            self.cfg.max_disk_mb,
+            if self.cfg.on_full == OnFull::Reject {
+                " and on_full is \"reject\""
+            } else {
+                ""
+            }
+        ))
+    }
+
+    /// Backpressure: waits while the memtables hold half the memory budget
+    /// (one filling, one being flushed), up to `write_wait_ms`.
+    fn wait_for_memory(&self) -> Result<(), EngineError> {
+        let limit = self.cfg.memtable_bytes().saturating_mul(2);
+        if lock(&self.db).buffered_bytes() < limit {
+            return Ok(());
+        }
+        self.metrics
+            .backpressure_waits
+            .fetch_add(1, Ordering::Relaxed);
+        let deadline = Instant::now() + Duration::from_millis(self.cfg.write_wait_ms);
+        let mut g = lock(&self.mem);
+        loop {
+            let _ = self.kick.try_send(());
+            let buffered = lock(&self.db).buffered_bytes();
+            if buffered < limit {
+                return Ok(());
+            }
+            self.check()?;
+            let now = Instant::now();
+            if now >= deadline {
+                self.metrics
+                    .backpressure_refused
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(EngineError::Busy(format!(
+                    "too busy: {:.1} MiB of points wait to be flushed (half of max_memory_mb = {}); retry later",
+                    buffered as f64 / (1 << 20) as f64,
+                    self.cfg.max_memory_mb
+                )));
+            }
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            g = self
+                .mem_cv
+                .wait_timeout(g, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Wakes writers waiting for memory.
+    fn memory_freed(&self) {
+        let _g = lock(&self.mem);
+        self.mem_cv.notify_all();
+    }
+
+    /// Retention and capacity under the lock; logs what went.
+    fn enforce_locked(&self, db: &mut Db<FileDevice>) -> Enforced {
+        let now = crate::time::now_ns();
+        match db.enforce(now, &self.policy) {
+            Ok(e) => {
+                for (why, o) in [("retention", e.retention), ("to make room", e.capacity)] {
+                    if o.tables > 0 {
+                        crate::info!(
+                            "dropped {} window(s) {why}: {} tables, {} points, {:.1} MiB; data before {} is gone",
+                            o.windows,
+                            o.tables,
+                            o.points,
+                            o.bytes as f64 / (1 << 20) as f64,
+                            crate::time::rfc3339(o.through_ns)
+                        );
+                    }
+                }
+                let reject = self.cfg.on_full == OnFull::Reject && e.full;
+                if self.full.swap(reject, Ordering::AcqRel) != reject {
+                    if reject {
+                        crate::warn!(
+                            "storage full (on_full is \"reject\"): writes are refused until room is back"
+                        );
+                    } else {
+                        crate::info!("storage has room again: writes accepted");
+                    }
+                }
+                e
+            }
+            Err(e) => {
+                if let Error::Device(d) = &e {
+                    self.fail(format!("manifest commit failed: {d}"));
+                }
+                crate::error!("retention/capacity pass failed: {e}");
+                Enforced::default()
+            }
+        }
+    }
+
+    /// Retention, capacity, then compactions (at most `max_compactions`,
+    /// fewer if `stop` is set meanwhile). Called by the maintenance thread.
+    pub fn housekeeping(&self, max_compactions: usize, stop: &AtomicBool) {
+        if self.failure().is_some() {
+            return;
+        }
+        self.enforce_locked(&mut lock(&self.db));
+        for _ in 0..max_compactions {
+            if stop.load(Ordering::Acquire) {
+                break;
+            }
+            let t0 = Instant::now();
+            let now = crate::time::now_ns();
+            let Some(mut job) = lock(&self.db).plan_compaction(now, 0) else {
+                break;
+            };
+            let (inputs, window) = (job.inputs(), job.window_start());
+            let mut dev = self.dev.writer();
+            let r = match job.write(&mut dev, &mut EngineBlocks(self)) {
+                Ok(()) => lock(&self.db).finish_compaction(job),
+                Err(e) => {
+                    lock(&self.db).abort_compaction(job);
+                    Err(e)
+                }
+            };
+            match r {
+                Ok(o) => crate::debug!(
+                    "compaction of window {}: {inputs} tables, {:.1} → {:.1} MiB, {} points in {:.0} ms",
+                    crate::time::rfc3339(window),
+                    o.bytes_in as f64 / (1 << 20) as f64,
+                    o.bytes_out as f64 / (1 << 20) as f64,
+                    o.points,
+                    t0.elapsed().as_secs_f64() * 1000.0
+                ),
+                // No room for the merged table: after the next drop.
+                Err(Error::DeviceFull) => break,
+                Err(e) => {
+                    crate::warn!(
+                        "compaction of window {} failed: {e}",
+                        crate::time::rfc3339(window)
+                    );
+                    if let Error::Device(d) = &e {
+                        self.fail(format!("compaction write failed: {d}"));
+                    }
+                    break;
+                }
+            }
+        }
+        lock(&self.db).reap();
     }
 
     /// Makes everything written so far durable.
@@ -362,6 +599,7 @@ impl Engine {
                         map_err(e)
                     })?;
                     tables += n;
+                    self.memory_freed();
                     crate::info!(
                         "flush: {points} points ({:.1} MiB of memtable) into {n} table(s) in {:.0} ms",
                         mem as f64 / (1 << 20) as f64,
@@ -370,7 +608,15 @@ impl Engine {
                 }
                 Err(e) => {
                     self.metrics.flush_errors.fetch_add(1, Ordering::Relaxed);
-                    lock(&self.db).abort_flush(job);
+                    {
+                        let mut db = lock(&self.db);
+                        db.abort_flush(job);
+                        if matches!(e, Error::DeviceFull) {
+                            // Room for the next attempt (drop_oldest), or
+                            // writes refused until there is (reject).
+                            self.enforce_locked(&mut db);
+                        }
+                    }
                     if let Error::Device(d) = &e {
                         self.fail(format!("table write failed: {d}"));
                     }
@@ -384,8 +630,12 @@ impl Engine {
 
     /// Gauges for /metrics.
     pub fn gauges(&self) -> Gauges {
-        let s = lock(&self.db).stats();
+        let (s, tombstones) = {
+            let db = lock(&self.db);
+            (db.stats(), db.tombstones().len() as u64)
+        };
         Gauges {
+            tombstones,
             memtable_bytes: s.memtable_bytes as u64,
             frozen_bytes: s.frozen_bytes as u64,
             catalog_bytes: s.catalog_bytes as u64,
@@ -393,8 +643,9 @@ impl Engine {
             series: s.series as u64,
             tables: s.tables as u64,
             table_bytes: s.table_bytes,
-            flushes: s.counters.flushes,
-            flushed_bytes: s.counters.flushed_bytes,
+            counters: s.counters,
+            programmed_bytes: self.dev.programmed_bytes(),
+            storage_full: self.full.load(Ordering::Acquire),
             capacity_bytes: s.capacity_bytes,
             used_bytes: s.capacity_bytes - s.free_bytes,
             file_allocated_bytes: self.dev.allocated_bytes(),
@@ -414,5 +665,108 @@ impl Engine {
         }
         self.flush()?;
         self.sync_now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("pulsardb-engine-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn batch(n: usize, from: i64) -> WriteBatch {
+        let mut b = WriteBatch::new();
+        for i in 0..n {
+            let v = pulsardb_core::Value::Float((i as f64).sin());
+            b.push(b"m", &[(b"s", b"x")], &[(b"v", v)], from + i as i64);
+        }
+        b
+    }
+
+    /// Without flushes (no maintenance thread), writes fill the memtables
+    /// up to half the memory budget, then wait `write_wait_ms` and get
+    /// `Busy` (503 with Retry-After); a flush lets a waiting writer through.
+    #[test]
+    fn writes_wait_for_memory_then_get_busy() {
+        let dir = temp_dir("backpressure");
+        let cfg = Config {
+            data_dir: dir.clone(),
+            max_memory_mb: 8,
+            write_wait_ms: 200,
+            sync: SyncMode::Interval,
+            ..Config::default()
+        };
+        let e = Engine::open(&cfg).expect("open");
+        let limit = cfg.memtable_bytes() * 2;
+        let mut t = 0;
+        let mut accepted = 0;
+        let busy = loop {
+            match e.write("pulsardb", &batch(10_000, t)) {
+                Ok(o) => accepted += o.points,
+                Err(err) => break err,
+            }
+            t += 10_000;
+            assert!(accepted < 10_000_000, "never pushed back");
+        };
+        assert!(matches!(busy, EngineError::Busy(_)), "{busy:?}");
+        assert!(busy.to_string().contains("retry later"), "{busy}");
+        let buffered = e.with_db(|d| d.buffered_bytes());
+        assert!(
+            buffered >= limit && buffered < limit + (1 << 20),
+            "{buffered} vs {limit}"
+        );
+        assert_eq!(e.metrics.backpressure_refused.load(Ordering::Relaxed), 1);
+
+        // Everything accepted is there.
+        let q = Query {
+            aggregation: Some(pulsardb_core::Aggregation {
+                window_ns: None,
+                offset_ns: 0,
+                group_by: vec![],
+            }),
+            ..Query::raw("pulsardb", "m", Some("v"))
+        };
+        let res = e.query(&q).expect("query");
+        let count = match &res.series[0].data {
+            pulsardb_core::query::SeriesData::Windows(w) => w[0].1.count,
+            _ => 0,
+        };
+        assert_eq!(count, accepted);
+        drop(e);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // With a long wait, a writer held back goes through once a flush
+        // has freed the memory.
+        let dir = temp_dir("backpressure-flush");
+        let cfg = Config {
+            data_dir: dir.clone(),
+            max_memory_mb: 8,
+            write_wait_ms: 120_000,
+            sync: SyncMode::Interval,
+            ..Config::default()
+        };
+        let e = Engine::open(&cfg).expect("open");
+        let mut t = 0;
+        while e.with_db(|d| d.buffered_bytes()) < limit {
+            e.write("pulsardb", &batch(10_000, t))
+                .expect("write below the limit");
+            t += 10_000;
+        }
+        let e2 = Arc::clone(&e);
+        let flusher = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            e2.flush().expect("flush")
+        });
+        let r = e.write("pulsardb", &batch(10, t));
+        assert!(r.is_ok(), "{r:?}");
+        assert!(flusher.join().expect("flusher") > 0);
+        assert_eq!(e.metrics.backpressure_waits.load(Ordering::Relaxed), 1);
+        assert_eq!(e.metrics.backpressure_refused.load(Ordering::Relaxed), 0);
+        drop(e);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,12 +1,14 @@
 //! Background work on a smol executor with async-io timers: flush every
 //! `flush_interval_seconds` and whenever the memtable reaches its share of
-//! the memory budget; sync every `sync_interval_ms` in `interval` mode.
-//! Compaction and retention hook in here.
+//! the memory budget; sync every `sync_interval_ms` in `interval` mode;
+//! housekeeping (retention, capacity, compaction) after each flush that
+//! wrote tables and every `maintenance_interval_seconds`.
 //!
 //! The work itself is blocking I/O on this dedicated thread; the executor
 //! only multiplexes the timers, the "flush now" channel and the stop signal.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,8 +21,13 @@ use crate::engine::Engine;
 #[derive(Debug)]
 pub struct Maintenance {
     stop: smol::channel::Sender<()>,
+    stopping: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
+
+/// Compactions per housekeeping round; more wait for the next round, so a
+/// stop or a flush is never held up for long.
+const COMPACTIONS_PER_ROUND: usize = 4;
 
 enum Event {
     Tick,
@@ -32,18 +39,25 @@ impl Maintenance {
     /// Starts the thread.
     pub fn start(engine: Arc<Engine>) -> Result<Maintenance, String> {
         let (stop, stop_rx) = smol::channel::bounded::<()>(1);
+        let stopping = Arc::new(AtomicBool::new(false));
         let kick = engine
             .take_kick_receiver()
             .ok_or("maintenance already started")?;
+        let flag = Arc::clone(&stopping);
         let thread = std::thread::Builder::new()
             .name("pulsardb-maint".into())
-            .spawn(move || smol::block_on(run(engine, kick, stop_rx)))
+            .spawn(move || smol::block_on(run(engine, kick, stop_rx, flag)))
             .map_err(|e| format!("cannot start the maintenance thread: {e}"))?;
-        Ok(Maintenance { stop, thread })
+        Ok(Maintenance {
+            stop,
+            stopping,
+            thread,
+        })
     }
 
     /// Stops after the work in progress.
     pub fn stop(self) {
+        self.stopping.store(true, Ordering::Release);
         let _ = self.stop.try_send(());
         let _ = self.thread.join();
     }
@@ -53,15 +67,21 @@ async fn run(
     engine: Arc<Engine>,
     kick: smol::channel::Receiver<()>,
     stop: smol::channel::Receiver<()>,
+    stopping: Arc<AtomicBool>,
 ) {
     let cfg = engine.config().clone();
     let flush_every = Duration::from_secs(cfg.flush_interval_seconds.max(1));
+    let house_every = Duration::from_secs(cfg.maintenance_interval_seconds.max(1));
+    // The first round right away: retention and room after a restart.
+    let mut next_house = Instant::now();
     let sync_every = (cfg.sync == SyncMode::Interval)
         .then(|| Duration::from_millis(cfg.sync_interval_ms.max(1)));
     let mut next_flush = Instant::now() + flush_every;
     let mut next_sync = sync_every.map(|d| Instant::now() + d);
     loop {
-        let wake = next_sync.map_or(next_flush, |s| s.min(next_flush));
+        let wake = next_sync
+            .map_or(next_flush, |s| s.min(next_flush))
+            .min(next_house);
         let tick = async {
             smol::Timer::at(wake).await;
             Event::Tick
@@ -79,15 +99,23 @@ async fn run(
         let now = match tick.or(kicked).or(stopped).await {
             Event::Stop => return,
             Event::Kick => {
-                flush(&engine);
+                if flush(&engine) {
+                    next_house = Instant::now();
+                }
                 next_flush = Instant::now() + flush_every;
                 continue;
             }
             Event::Tick => Instant::now(),
         };
         if now >= next_flush {
-            flush(&engine);
+            if flush(&engine) {
+                next_house = now;
+            }
             next_flush = Instant::now() + flush_every;
+        }
+        if now >= next_house {
+            engine.housekeeping(COMPACTIONS_PER_ROUND, &stopping);
+            next_house = Instant::now() + house_every;
         }
         if let (Some(at), Some(every)) = (next_sync, sync_every)
             && now >= at
@@ -100,11 +128,16 @@ async fn run(
     }
 }
 
-fn flush(engine: &Engine) {
+/// Flushes; whether tables were written.
+fn flush(engine: &Engine) -> bool {
     if engine.failure().is_some() {
-        return;
+        return false;
     }
-    if let Err(e) = engine.flush() {
-        crate::error!("flush failed: {e}");
+    match engine.flush() {
+        Ok(n) => n > 0,
+        Err(e) => {
+            crate::error!("flush failed: {e}");
+            false
+        }
     }
 }

@@ -78,6 +78,10 @@ pub struct Metrics {
     pub syncs: AtomicU64,
     /// Request bodies received, bytes.
     pub bytes_received: AtomicU64,
+    /// Writes that had to wait for memory (backpressure).
+    pub backpressure_waits: AtomicU64,
+    /// Writes refused with 503 after waiting for memory.
+    pub backpressure_refused: AtomicU64,
     /// What the HTTP guard saw and refused.
     pub guard: std::sync::Arc<crate::http::guard::GuardStats>,
 }
@@ -99,10 +103,14 @@ pub struct Gauges {
     pub tables: u64,
     /// Table bytes.
     pub table_bytes: u64,
-    /// Flushes since start.
-    pub flushes: u64,
-    /// Bytes written by flushes since start.
-    pub flushed_bytes: u64,
+    /// The engine's counters since start (flushes, compactions, drops).
+    pub counters: pulsardb_core::db::Counters,
+    /// Bytes programmed to the store since start.
+    pub programmed_bytes: u64,
+    /// Writes are refused for lack of room (`on_full: "reject"`).
+    pub storage_full: bool,
+    /// Deletes not yet compacted away.
+    pub tombstones: u64,
     /// Device capacity.
     pub capacity_bytes: u64,
     /// Device bytes in use.
@@ -244,7 +252,7 @@ impl Metrics {
             &mut out,
             "pulsardb_flushes_total",
             "Memtable flushes.",
-            &[("", g.flushes)],
+            &[("", g.counters.flushes)],
         );
         counter(
             &mut out,
@@ -252,11 +260,82 @@ impl Metrics {
             "Flushes that failed.",
             &[("", l(&self.flush_errors))],
         );
+        let c = &g.counters;
         counter(
             &mut out,
             "pulsardb_flushed_bytes_total",
-            "Table bytes written by flushes.",
-            &[("", g.flushed_bytes)],
+            "Table bytes written by flushes (the points, encoded once).",
+            &[("", c.flushed_bytes)],
+        );
+        counter(
+            &mut out,
+            "pulsardb_compactions_total",
+            "Compactions completed.",
+            &[("", c.compactions)],
+        );
+        counter(
+            &mut out,
+            "pulsardb_compacted_bytes_total",
+            "Table bytes read and written by compactions.",
+            &[
+                ("direction=\"read\"", c.compacted_bytes_in),
+                ("direction=\"written\"", c.compacted_bytes_out),
+            ],
+        );
+        counter(
+            &mut out,
+            "pulsardb_device_programmed_bytes_total",
+            "Bytes written to the store (WAL, tables, compactions, metadata).",
+            &[("", g.programmed_bytes)],
+        );
+        gauge(
+            &mut out,
+            "pulsardb_write_amplification",
+            "Bytes written to the store per byte of encoded points flushed, since start.",
+            if c.flushed_bytes > 0 {
+                g.programmed_bytes as f64 / c.flushed_bytes as f64
+            } else {
+                0.0
+            },
+        );
+        counter(
+            &mut out,
+            "pulsardb_dropped_windows_total",
+            "Time windows dropped by retention or to make room.",
+            &[("", c.dropped_windows)],
+        );
+        counter(
+            &mut out,
+            "pulsardb_dropped_points_total",
+            "Points dropped: whole windows (retention or room), and writes older than the retention.",
+            &[
+                ("reason=\"window_dropped\"", c.dropped_points),
+                ("reason=\"beyond_retention\"", c.points_beyond_retention),
+            ],
+        );
+        counter(
+            &mut out,
+            "pulsardb_backpressure_waits_total",
+            "Writes that waited for memtables to be flushed.",
+            &[("", l(&self.backpressure_waits))],
+        );
+        counter(
+            &mut out,
+            "pulsardb_backpressure_refused_total",
+            "Writes refused (503) after waiting for memory.",
+            &[("", l(&self.backpressure_refused))],
+        );
+        gauge(
+            &mut out,
+            "pulsardb_tombstones",
+            "Deletes whose points are still in tables (until compaction rewrites them).",
+            g.tombstones as f64,
+        );
+        gauge(
+            &mut out,
+            "pulsardb_storage_full",
+            "1 while writes are refused for lack of room (on_full = reject).",
+            if g.storage_full { 1.0 } else { 0.0 },
         );
         counter(
             &mut out,

@@ -61,6 +61,8 @@ pub struct FileDevice {
     file: Arc<File>,
     geo: Geometry,
     writable: bool,
+    /// Bytes programmed through every handle (write amplification).
+    programmed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FileDevice {
@@ -75,6 +77,7 @@ impl FileDevice {
             file: Arc::new(file),
             geo,
             writable: true,
+            programmed: Arc::default(),
         }
     }
 
@@ -94,6 +97,11 @@ impl FileDevice {
     /// `fdatasync` of the file, from any thread.
     pub fn sync_data(&self) -> io::Result<()> {
         self.file.sync_data()
+    }
+
+    /// Bytes programmed since open, through any handle.
+    pub fn programmed_bytes(&self) -> u64 {
+        self.programmed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bytes the file occupies on disk (allocated blocks).
@@ -163,7 +171,10 @@ impl BlockDevice for FileDevice {
             return Err(FileError::ReadOnly);
         }
         let at = self.offset(block, offset, data.len())?;
-        self.file.write_all_at(data, at).map_err(FileError::Io)
+        self.file.write_all_at(data, at).map_err(FileError::Io)?;
+        self.programmed
+            .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     fn erase(&mut self, block: BlockId) -> Result<(), FileError> {

@@ -10,6 +10,7 @@
 
 use std::sync::atomic::Ordering;
 
+use pulsardb_core::db::PointError;
 use pulsardb_core::lineproto::{Escaped, FieldValue, Line, Lines, Precision};
 use pulsardb_core::{Value, WriteBatch, WriteOutcome};
 use serde_json::Value as Json;
@@ -26,6 +27,7 @@ pub fn engine_reply(e: &EngineError) -> Reply {
             Reply::error(503, m.clone()).with_header("Retry-After", "10")
         }
         EngineError::Full(m) => Reply::error(507, m.clone()),
+        EngineError::Busy(m) => Reply::error(503, m.clone()).with_header("Retry-After", "1"),
         EngineError::NotFound(m) => Reply::error(404, m.clone()),
         EngineError::Bad(m) => Reply::error(400, m.clone()),
         EngineError::Internal(m) => Reply::error(500, m.clone()),
@@ -112,19 +114,26 @@ fn finish(
             return engine_reply(&e);
         }
     };
+    // Points older than the retention are reported together, as InfluxDB
+    // does ("points beyond retention policy"), the others one by one.
+    let mut beyond_retention = 0;
     for (i, e) in &out.rejected {
+        if matches!(e, PointError::BeyondRetention) {
+            beyond_retention += 1;
+            continue;
+        }
         let at = position_of(*i);
         errors.push((at, format!("{at}: {e}")));
     }
     m.points_written.fetch_add(out.points, Ordering::Relaxed);
     m.points_rejected
-        .fetch_add(errors.len() as u64, Ordering::Relaxed);
-    if errors.is_empty() {
+        .fetch_add(errors.len() as u64 + beyond_retention, Ordering::Relaxed);
+    if errors.is_empty() && beyond_retention == 0 {
         m.writes_ok.fetch_add(1, Ordering::Relaxed);
         return Reply::no_content();
     }
     errors.sort_by_key(|e| e.0);
-    let dropped = errors.len();
+    let dropped = errors.len() + beyond_retention as usize;
     let mut msg = String::from("partial write: ");
     for (k, (_, e)) in errors.iter().take(MAX_LISTED).enumerate() {
         if k > 0 {
@@ -134,8 +143,14 @@ fn finish(
         msg.push(' ');
         msg.push_str(e);
     }
-    if dropped > MAX_LISTED {
-        msg.push_str(&format!("; and {} more", dropped - MAX_LISTED));
+    if errors.len() > MAX_LISTED {
+        msg.push_str(&format!("; and {} more", errors.len() - MAX_LISTED));
+    }
+    if beyond_retention > 0 {
+        if !errors.is_empty() {
+            msg.push_str("; ");
+        }
+        msg.push_str("points beyond retention policy");
     }
     msg.push_str(&format!(" dropped={dropped}"));
     if out.points > 0 {

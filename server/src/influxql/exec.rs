@@ -329,7 +329,9 @@ fn run(ctx: &Ctx<'_>, stmt: &Statement) -> Result<Vec<Series>, String> {
             let _ = db;
             let days = e.config().retention_days as i64;
             let dur = days * 86_400_000_000_000;
-            let shard = crate::engine::window_for_retention(e.config().retention_days);
+            let shard = pulsardb_core::db::window_for_retention(
+                e.config().retention_days as i64 * pulsardb_core::db::DAY_NS,
+            );
             Ok(vec![Series {
                 columns: [
                     "name",
@@ -358,12 +360,84 @@ fn run(ctx: &Ctx<'_>, stmt: &Statement) -> Result<Vec<Series>, String> {
             e.create_database(name).map_err(|err| err.to_string())?;
             Ok(Vec::new())
         }
-        Statement::DropDatabase { .. }
-        | Statement::DropMeasurement { .. }
-        | Statement::DropSeries { .. }
-        | Statement::Delete { .. } => Err(format!(
-            "{} is not supported yet by PulsarDB: data leaves the store by retention (retention_days)",
-            statement_name(stmt)
-        )),
+        Statement::DropDatabase { name } => {
+            // As in InfluxDB, dropping a database that does not exist is fine.
+            if e.has_database(name) {
+                e.drop_database(name).map_err(|err| err.to_string())?;
+            }
+            Ok(Vec::new())
+        }
+        Statement::DropMeasurement { name } => {
+            let db = ctx.database(None)?;
+            if !e.with_db(|d| d.measurements(&db).contains(&name.as_str())) {
+                return Err("measurement not found".into());
+            }
+            e.delete(&db, name, &TagExpr::True, i64::MIN, i64::MAX, true)
+                .map_err(|err| err.to_string())?;
+            Ok(Vec::new())
+        }
+        Statement::DropSeries { sources, condition } => {
+            delete(ctx, sources, condition.as_ref(), true)?;
+            Ok(Vec::new())
+        }
+        Statement::Delete { sources, condition } => {
+            delete(ctx, sources, condition.as_ref(), false)?;
+            Ok(Vec::new())
+        }
     }
+}
+
+/// DROP SERIES (`drop`) and DELETE: the series the tag conditions select in
+/// each measurement of FROM (all when absent); DELETE within the time bounds.
+/// A DELETE without time bounds removes the series too, as InfluxDB does once
+/// a series has no points left.
+fn delete(
+    ctx: &Ctx<'_>,
+    sources: &[Source],
+    condition: Option<&Expr>,
+    drop: bool,
+) -> Result<(), String> {
+    let what = if drop { "DROP SERIES" } else { "DELETE" };
+    if sources.is_empty() && condition.is_none() {
+        return Err(format!(
+            "{what} needs FROM or WHERE (use DROP DATABASE to remove everything)"
+        ));
+    }
+    let db = ctx.database(None)?;
+    let e = ctx.engine;
+    for m in ctx.measurements(&db, sources)? {
+        let fields: Vec<String> = e.with_db(|d| {
+            d.field_keys(&db, &m)
+                .into_iter()
+                .map(|(f, _)| f.to_string())
+                .collect()
+        });
+        let split = cond::split(condition, ctx.now, &|name, kind| {
+            kind != Some(super::ast::VarKind::Field) && !fields.iter().any(|f| f == name)
+        })?;
+        if !split.rows.is_empty() {
+            return Err(format!(
+                "{what}: fields are not supported in WHERE (only tags and time)"
+            ));
+        }
+        let range = split.time;
+        if drop && (range.start != i64::MIN || range.end != i64::MAX) {
+            return Err("DROP SERIES doesn't support time in WHERE clause".into());
+        }
+        if range.start > range.end {
+            continue;
+        }
+        let tags = cond::tag_expr(&split.tags, &|key| {
+            e.with_db(|d| {
+                d.tag_values(&db, &m, key, &TagExpr::True)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            })
+        })?;
+        let whole = range.start == i64::MIN && range.end == i64::MAX;
+        e.delete(&db, &m, &tags, range.start, range.end, drop || whole)
+            .map_err(|err| err.to_string())?;
+    }
+    Ok(())
 }
