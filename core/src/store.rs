@@ -16,6 +16,7 @@
 use alloc::vec::Vec;
 
 use crate::error::{Error, corrupted};
+use crate::layout::alloc::AllocPolicy;
 use crate::layout::superblock::CommitRecord;
 use crate::layout::{Allocator, SUPERBLOCK_BLOCKS, SuperblockLog};
 use crate::manifest::blob::{self, Arena};
@@ -28,12 +29,16 @@ use crate::wal::{self, Lsn, Wal};
 pub struct StoreConfig {
     /// Largest WAL record accepted (bytes); bounds replay's memory.
     pub max_record_len: u32,
+    /// Which free block is taken: rotate over the device (flash) or keep
+    /// data packed at its start (files).
+    pub alloc_policy: AllocPolicy,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             max_record_len: 8 << 20,
+            alloc_policy: AllocPolicy::Rotate,
         }
     }
 }
@@ -102,6 +107,7 @@ impl<D: BlockDevice> Opening<D> {
             manifest.alloc_cursor,
             reserve_for(&geo, manifest_len),
         );
+        alloc.set_policy(cfg.alloc_policy);
         let mut claim = |b: BlockId, what: &'static str| -> Result<(), Error<D::Error>> {
             if !alloc.mark_used(b) {
                 corrupted!(what, b, 0);
@@ -252,6 +258,7 @@ impl<D: BlockDevice> Store<D> {
             SUPERBLOCK_BLOCKS.len() as u32,
             reserve_for(&geo, 0),
         );
+        alloc.set_policy(cfg.alloc_policy);
         for b in SUPERBLOCK_BLOCKS {
             alloc.mark_used(b);
         }
@@ -474,6 +481,57 @@ impl<D: BlockDevice> Store<D> {
     /// Free blocks (the commit reserve included).
     pub fn free_blocks(&self) -> u32 {
         self.meta.alloc.free_blocks()
+    }
+
+    /// Moves an idle WAL to the lowest free block when that is below its
+    /// current block (with [`AllocPolicy::Compact`], so that a file can be
+    /// cut short after the data moved down). Only when every record is
+    /// durable and checkpointed; one manifest commit. Returns whether it moved.
+    pub fn relocate_wal(&mut self) -> Result<bool, Error<D::Error>> {
+        self.check()?;
+        let cp = self.meta.manifest.wal.checkpoint_lsn;
+        let tail = self.wal.chain().last().map(|c| c.block);
+        if self.meta.alloc.policy() != AllocPolicy::Compact
+            || !self.wal.is_settled()
+            || cp + 1 < self.wal.next_lsn()
+            || self.wal.chain().count() != 1
+        {
+            return Ok(false);
+        }
+        let Some(tail) = tail else { return Ok(false) };
+        let Some(block) = self.meta.alloc.alloc() else {
+            return Ok(false);
+        };
+        if block > tail {
+            self.meta.alloc.release_now(block);
+            return Ok(false);
+        }
+        let r = self.wal.restart(&mut self.dev, &mut self.meta.alloc, block);
+        let old = match r {
+            Ok(old) => old,
+            Err(e) => {
+                self.meta.alloc.release_now(block);
+                return self.guard(Err(e));
+            }
+        };
+        let r = self.commit_inner(|_| {}, cp, &old);
+        self.guard(r).map(|()| true)
+    }
+
+    /// Blocks of the committed manifest blob.
+    pub fn manifest_blocks(&self) -> &[BlockId] {
+        &self.meta.manifest_blocks
+    }
+
+    /// The allocation policy.
+    pub fn alloc_policy(&self) -> AllocPolicy {
+        self.meta.alloc.policy()
+    }
+
+    /// The highest block in use: nothing after it needs to be kept (a
+    /// file-backed device may be cut there).
+    pub fn highest_used_block(&self) -> Option<BlockId> {
+        self.meta.alloc.highest_used()
     }
 
     /// Bytes of the device the WAL occupies.

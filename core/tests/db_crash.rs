@@ -13,8 +13,10 @@ use std::collections::BTreeMap;
 
 use common::{Rng, all_cuts, fill_for, policy_for};
 use pulsardb_core::catalog::TagExpr;
+use pulsardb_core::layout::AllocPolicy;
 use pulsardb_core::query::SeriesData;
 use pulsardb_core::storage::{CutTrigger, EraseFill, SimConfig, SimDevice, SimError};
+use pulsardb_core::store::StoreConfig;
 use pulsardb_core::{Db, DbConfig, Error, Geometry, Query, Value, WriteBatch};
 
 #[derive(Clone, Debug)]
@@ -145,11 +147,21 @@ impl Model {
     }
 }
 
+thread_local! {
+    /// The allocation policy of this test's stores: the exhaustive test
+    /// uses flash's (rotate), the random one files' (compact).
+    static POLICY: std::cell::Cell<AllocPolicy> = const { std::cell::Cell::new(AllocPolicy::Rotate) };
+}
+
 fn cfg() -> DbConfig {
     DbConfig {
         memtable_bytes: 1500,
         window_ns: WINDOW * STEP,
         max_tables_per_window: 2,
+        store: StoreConfig {
+            alloc_policy: POLICY.get(),
+            ..StoreConfig::default()
+        },
         ..DbConfig::default()
     }
 }
@@ -182,6 +194,8 @@ struct OpCounts {
     deletes: u64,
     compactions: u64,
     retention_drops: u64,
+    wal_moves: u64,
+    moves: u64,
 }
 
 fn run(
@@ -204,6 +218,10 @@ fn run(
             Op::Flush => {
                 db.flush()?;
                 m.ack();
+                // Files: the idle WAL moves down (a manifest commit).
+                if db.relocate_wal()? {
+                    n.wal_moves += 1;
+                }
             }
             Op::Reopen => {
                 drop(db);
@@ -229,6 +247,13 @@ fn run(
                 }
                 if any {
                     m.ack();
+                }
+                // Files: tables and segments move down (copy + commit).
+                for _ in 0..16 {
+                    if !db.move_down()? {
+                        break;
+                    }
+                    n.moves += 1;
                 }
             }
             &Op::Retention(cutoff) => {
@@ -420,6 +445,7 @@ fn random_cuts_db_workload() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
+    POLICY.set(AllocPolicy::Compact);
     let ops = workload(77, 150);
     let (bytes, erases, syncs, n) = measure(&ops);
     let mut r = Rng(99);
@@ -433,10 +459,14 @@ fn random_cuts_db_workload() {
         cut_and_check(&ops, cut, r.next(), fill_for(k), &mut t);
     }
     println!(
-        "db random: {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs ({} deletes, {} compactions, {} windows dropped by retention); points checked {}",
-        n.deletes, n.compactions, n.retention_drops, t.points_checked
+        "db random: {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs ({} deletes, {} compactions, {} windows dropped by retention, {} WAL moves, {} table/segment moves); points checked {}",
+        n.deletes, n.compactions, n.retention_drops, n.wal_moves, n.moves, t.points_checked
     );
     assert_eq!(t.cut, runs);
+    assert!(
+        n.wal_moves > 0 && n.moves > 0,
+        "the WAL or a table never moved"
+    );
     assert!(
         n.deletes > 0 && n.compactions > 0 && n.retention_drops > 0,
         "workload too tame"

@@ -263,7 +263,7 @@ fn finish(v: &[f64], mut ns: Vec<i64>, mut cs: Vec<i64>, meta: &[(u8, u8)], e: u
 }
 
 /// Appends the encoding of `v` (see the module docs of [`super`] for the format).
-pub(crate) fn encode(v: &[f64], out: &mut Vec<u8>) {
+pub(crate) fn encode(v: &[f64], out: &mut Vec<u8>, effort: super::Effort) {
     if v.is_empty() {
         return;
     }
@@ -289,7 +289,7 @@ pub(crate) fn encode(v: &[f64], out: &mut Vec<u8>) {
         usize::MAX
     };
     let mut coded = Vec::new();
-    if s.far < v.len() && packed_total > 8 {
+    if effort == super::Effort::Best && s.far < v.len() && packed_total > 8 {
         pipeline::encode_coded(&s.ns, Some(&s.cs), &plan, &mut coded);
     }
     let coded_total = if coded.is_empty() {

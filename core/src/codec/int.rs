@@ -15,22 +15,22 @@ use super::varint::Cursor;
 use super::{CodecError, check_count};
 
 /// Appends the encoding of `v`.
-pub(crate) fn encode_i64(v: &[i64], out: &mut Vec<u8>) {
+pub(crate) fn encode_i64(v: &[i64], out: &mut Vec<u8>, effort: super::Effort) {
     if v.is_empty() {
         return;
     }
     let tag_at = out.len();
     out.push(0);
-    let shape = pipeline::encode_best(v, out);
+    let shape = pipeline::encode_with(v, out, effort);
     if let Some(t) = out.get_mut(tag_at) {
         *t = shape as u8;
     }
 }
 
 /// Appends the encoding of `v` (the i64 encoding of the same bits).
-pub(crate) fn encode_u64(v: &[u64], out: &mut Vec<u8>) {
+pub(crate) fn encode_u64(v: &[u64], out: &mut Vec<u8>, effort: super::Effort) {
     let as_i64: Vec<i64> = v.iter().map(|&x| x as i64).collect();
-    encode_i64(&as_i64, out);
+    encode_i64(&as_i64, out, effort);
 }
 
 fn decode_with(src: &[u8], n: usize, mut push: impl FnMut(i64)) -> Result<usize, CodecError> {
@@ -70,7 +70,9 @@ mod tests {
     extern crate std;
     use super::*;
     use crate::codec::testutil::{Rng, robustness};
-    use crate::codec::{MAX_CHUNK_POINTS, decode_i64, decode_u64, encode_i64, encode_u64};
+    use crate::codec::{
+        Effort, MAX_CHUNK_POINTS, decode_i64, decode_u64, encode_i64, encode_i64_with, encode_u64,
+    };
 
     fn series(rng: &mut Rng, kind: u64, n: usize) -> Vec<i64> {
         let mut x = rng.next() as i64 >> rng.below(64);
@@ -111,6 +113,11 @@ mod tests {
                     let mut got = Vec::new();
                     assert_eq!(decode_u64(&out, n, &mut got), Ok(out.len()));
                     assert_eq!(got, u);
+                    let mut fast = Vec::new();
+                    encode_i64_with(&v, &mut fast, Effort::Fast);
+                    let mut got = Vec::new();
+                    assert_eq!(decode_i64(&fast, n, &mut got), Ok(fast.len()));
+                    assert_eq!(got, v, "fast effort");
                     cases += 1;
                 }
             }

@@ -185,9 +185,25 @@ pub fn decode_timestamps(src: &[u8], n: usize, out: &mut Vec<i64>) -> Result<usi
     all_or_nothing(out, |out| timestamp::decode(src, n, out))
 }
 
+/// How hard an encoder works. Both decode the same way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Effort {
+    /// Every shape is tried, the range coder included: the smallest output.
+    #[default]
+    Best,
+    /// Bit packing only (no range-coder trial): a few times faster, some
+    /// percent larger. For tables a compaction will rewrite.
+    Fast,
+}
+
 /// Appends the encoding of `v`; every bit pattern round-trips exactly.
 pub fn encode_f64(v: &[f64], out: &mut Vec<u8>) {
-    float::encode(v, out);
+    float::encode(v, out, Effort::Best);
+}
+
+/// [`encode_f64`] with a chosen effort.
+pub fn encode_f64_with(v: &[f64], out: &mut Vec<u8>, effort: Effort) {
+    float::encode(v, out, effort);
 }
 
 /// Appends `n` values decoded from the start of `src`; returns the bytes consumed.
@@ -197,7 +213,12 @@ pub fn decode_f64(src: &[u8], n: usize, out: &mut Vec<f64>) -> Result<usize, Cod
 
 /// Appends the encoding of `v`.
 pub fn encode_i64(v: &[i64], out: &mut Vec<u8>) {
-    int::encode_i64(v, out);
+    int::encode_i64(v, out, Effort::Best);
+}
+
+/// [`encode_i64`] with a chosen effort.
+pub fn encode_i64_with(v: &[i64], out: &mut Vec<u8>, effort: Effort) {
+    int::encode_i64(v, out, effort);
 }
 
 /// Appends `n` values decoded from the start of `src`; returns the bytes consumed.
@@ -207,7 +228,12 @@ pub fn decode_i64(src: &[u8], n: usize, out: &mut Vec<i64>) -> Result<usize, Cod
 
 /// Appends the encoding of `v` (the same bytes as the i64 encoding of the same bits).
 pub fn encode_u64(v: &[u64], out: &mut Vec<u8>) {
-    int::encode_u64(v, out);
+    int::encode_u64(v, out, Effort::Best);
+}
+
+/// [`encode_u64`] with a chosen effort.
+pub fn encode_u64_with(v: &[u64], out: &mut Vec<u8>, effort: Effort) {
+    int::encode_u64(v, out, effort);
 }
 
 /// Appends `n` values decoded from the start of `src`; returns the bytes consumed.

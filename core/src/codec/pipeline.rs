@@ -300,10 +300,16 @@ fn decode_coded(
 /// smaller), with `cs` corrections for the coded shapes; for callers that need no
 /// exceptions of their own (integers, timestamps).
 pub(crate) fn encode_best(xs: &[i64], out: &mut Vec<u8>) -> Shape {
+    encode_with(xs, out, super::Effort::Best)
+}
+
+/// [`encode_best`], or with [`super::Effort::Fast`] the best packed shape
+/// without trying the range coder.
+pub(crate) fn encode_with(xs: &[i64], out: &mut Vec<u8>, effort: super::Effort) -> Shape {
     let plan = plan(xs);
     let (packed, packed_bytes) = plan.best_packed();
     // A packed body of a few bytes cannot be beaten (the coder's flush alone is 4).
-    if packed_bytes > 6 {
+    if effort == super::Effort::Best && packed_bytes > 6 {
         let mut coded = Vec::with_capacity(packed_bytes);
         encode_coded(xs, None, &plan, &mut coded);
         if coded.len() < packed_bytes {

@@ -1,11 +1,12 @@
 //! Time-window compaction.
 //!
 //! Tables belong to time windows. Within a window, compaction is tiered: a
-//! flush makes a level-0 table, and when a window holds more than
-//! `max_tables_per_window` tables of one level, those are merged into one
-//! table a level up. Once the window has closed (`window_end + grace`
-//! passed), all its tables are merged into one; late data flushed into an
-//! old window is merged the same way.
+//! flush makes a level-0 table (encoded fast: it will be rewritten), and
+//! when a window holds more than `max_tables_per_window` tables of one
+//! level, those are merged into one table a level up, encoded with the best
+//! effort. Once the window has closed (`window_end + grace` passed), all its
+//! tables are merged into one (a lone level-0 table too, to re-encode it);
+//! late data flushed into an old window is merged the same way.
 //!
 //! Why tiers: merging *all* of an open window's tables whenever there are
 //! more than N would rewrite the window's accumulated data every N flushes —
@@ -37,7 +38,7 @@ use super::tombstone::Tombstone;
 use crate::error::Error;
 use crate::layout::stream::BlockSource;
 use crate::manifest::{Extent, TableEntry};
-use crate::sstable::reader::{ChunkScratch, SeriesChunks};
+use crate::sstable::reader::{ChunkScratch, IndexCursor};
 use crate::sstable::{TableReader, TableWriter};
 use crate::storage::{BlockDevice, BlockId};
 
@@ -63,9 +64,8 @@ pub struct CompactionJob {
 /// Per input: its index and a cursor over one series' chunks.
 struct Input<'a> {
     table: &'a TableReader,
-    index: Vec<SeriesChunks>,
-    /// Position in `index`.
-    at: usize,
+    /// The input's index, a page at a time.
+    index: IndexCursor,
     /// Tombstones that apply to this input (newer than its data).
     tombs: Vec<&'a Tombstone>,
 }
@@ -96,8 +96,7 @@ impl CompactionJob {
                 .collect();
             ins.push(Input {
                 table: t,
-                index: t.index(dev)?,
-                at: 0,
+                index: IndexCursor::default(),
                 tombs,
             });
         }
@@ -165,16 +164,19 @@ fn merge<D: BlockDevice, S: BlockSource>(
     let mut out_bits: Vec<u64> = Vec::with_capacity(crate::codec::MAX_CHUNK_POINTS);
     // Bounded: every round consumes one series from at least one input.
     loop {
+        for i in ins.iter_mut() {
+            i.index.fill(i.table, dev)?;
+        }
         let Some(sid) = ins
             .iter()
-            .filter_map(|i| i.index.get(i.at).map(|s| s.id))
+            .filter_map(|i| i.index.front().map(|s| s.id))
             .min()
         else {
             return Ok(());
         };
         let mut ty = None;
         for (k, i) in ins.iter().enumerate() {
-            if let Some(s) = i.index.get(i.at)
+            if let Some(s) = i.index.front()
                 && s.id == sid
             {
                 if ty.is_some_and(|t| t != s.ty) {
@@ -204,7 +206,7 @@ fn merge<D: BlockDevice, S: BlockSource>(
                     continue;
                 };
                 while h.pos >= h.ts.len() {
-                    let Some(chunks) = i.index.get(i.at).map(|s| &s.chunks) else {
+                    let Some(chunks) = i.index.front().map(|s| &s.chunks) else {
                         break;
                     };
                     let Some(m) = chunks.get(h.next_chunk) else {
@@ -262,8 +264,8 @@ fn merge<D: BlockDevice, S: BlockSource>(
         out_bits.clear();
         w.end_series(dev, src)?;
         for (k, i) in ins.iter_mut().enumerate() {
-            if i.index.get(i.at).is_some_and(|s| s.id == sid) {
-                i.at += 1;
+            if i.index.front().is_some_and(|s| s.id == sid) {
+                i.index.advance();
             }
             if let Some(h) = heads.get_mut(k) {
                 *h = None;
@@ -333,7 +335,10 @@ impl<D: BlockDevice> Db<D> {
             windows
                 .iter()
                 .find(|(start, ts)| {
-                    ts.len() > 1 && start.saturating_add(w).saturating_add(grace_ns) < now_ns
+                    // Several tables, or a flush's (written fast): merged
+                    // into one, encoded with the best effort.
+                    (ts.len() > 1 || ts.iter().any(|t| t.entry.level == 0))
+                        && start.saturating_add(w).saturating_add(grace_ns) < now_ns
                 })
                 .map(|(&k, _)| k)
         };

@@ -66,7 +66,8 @@ impl FlushJob {
         for (k, &w) in self.windows.iter().enumerate() {
             let id = self.first_id + k as u64;
             let end = w.saturating_add(self.window_ns.max(1));
-            let mut tw = TableWriter::new(id, self.block_size);
+            let mut tw =
+                TableWriter::new(id, self.block_size).with_effort(crate::codec::Effort::Fast);
             let r = (|| {
                 for s in self.frozen.series() {
                     let ts = s.timestamps();
@@ -130,6 +131,12 @@ impl<D: BlockDevice> Db<D> {
             }
         }
         Ok(())
+    }
+
+    /// Moves an idle WAL down to the lowest free block (files: see
+    /// [`Store::relocate_wal`](crate::store::Store::relocate_wal)).
+    pub fn relocate_wal(&mut self) -> Result<bool, Error<D::Error>> {
+        self.store.relocate_wal()
     }
 
     /// Whether a flush job is running.

@@ -12,6 +12,7 @@
 
 mod batch;
 mod compact;
+mod defrag;
 mod flush;
 mod maintain;
 mod query;

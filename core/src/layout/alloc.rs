@@ -2,9 +2,13 @@
 //!
 //! The free set is derived, never stored: at open, every block referenced by
 //! the committed manifest (superblock slots, manifest, WAL chain, tables) is
-//! marked used and the rest is free. Allocation is next-fit from a cursor that
-//! keeps moving forward (and is saved in the manifest), so erases rotate over
-//! the whole device instead of hammering the lowest free blocks.
+//! marked used and the rest is free. On flash ([`AllocPolicy::Rotate`]),
+//! allocation is next-fit from a cursor that keeps moving forward (and is
+//! saved in the manifest), so erases rotate over the whole device instead of
+//! hammering the lowest free blocks. On a file ([`AllocPolicy::Compact`]),
+//! where the filesystem and the disk's controller spread the wear, the lowest
+//! free block is taken, so the used blocks stay packed at the start and the
+//! file can be cut after the last of them.
 //!
 //! Blocks released by a change stay unavailable until the commit that drops
 //! them from the manifest is durable: until then the previous commit, which a
@@ -15,9 +19,22 @@ use alloc::vec::Vec;
 
 use crate::storage::BlockId;
 
+/// Which free block the allocator takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AllocPolicy {
+    /// Next-fit from a moving cursor: wear rotates over the device (flash).
+    #[default]
+    Rotate,
+    /// The lowest free block: data stays packed at the start (files).
+    Compact,
+}
+
 /// Tracks which blocks are in use.
 #[derive(Clone, Debug)]
 pub struct Allocator {
+    policy: AllocPolicy,
+    /// No block below this is free (`Compact`).
+    low: BlockId,
     used: Vec<u64>,
     block_count: u32,
     free: u32,
@@ -32,6 +49,8 @@ impl Allocator {
     /// Everything free, cursor at `cursor`.
     pub fn new(block_count: u32, cursor: BlockId, reserve: u32) -> Self {
         Self {
+            policy: AllocPolicy::Rotate,
+            low: 0,
             used: vec![0; (block_count as usize).div_ceil(64)],
             block_count,
             free: block_count,
@@ -83,6 +102,7 @@ impl Allocator {
 
     fn clear(&mut self, block: BlockId) {
         if self.is_used(block) {
+            self.low = self.low.min(block);
             if let Some(w) = self.used.get_mut(block as usize / 64) {
                 *w &= !(1u64 << (block % 64));
             }
@@ -110,7 +130,10 @@ impl Allocator {
             return None;
         }
         let n = self.block_count;
-        let mut b = self.cursor;
+        let mut b = match self.policy {
+            AllocPolicy::Rotate => self.cursor,
+            AllocPolicy::Compact => self.low.min(n.saturating_sub(1)),
+        };
         // Bounded: at most one pass over the device, skipping full words.
         let mut scanned = 0u32;
         while scanned < n {
@@ -123,10 +146,35 @@ impl Allocator {
             if !self.is_used(b) {
                 self.mark_used(b);
                 self.cursor = if b + 1 >= n { 0 } else { b + 1 };
+                if self.policy == AllocPolicy::Compact {
+                    self.low = b + 1;
+                }
                 return Some(b);
             }
             b = if b + 1 >= n { 0 } else { b + 1 };
             scanned += 1;
+        }
+        None
+    }
+
+    /// How free blocks are picked.
+    pub fn policy(&self) -> AllocPolicy {
+        self.policy
+    }
+
+    /// Chooses how free blocks are picked.
+    pub fn set_policy(&mut self, policy: AllocPolicy) {
+        self.policy = policy;
+        self.low = 0;
+    }
+
+    /// The highest block in use (released blocks waiting for a durable
+    /// commit count as used), if any.
+    pub fn highest_used(&self) -> Option<BlockId> {
+        for (i, &w) in self.used.iter().enumerate().rev() {
+            if w != 0 {
+                return Some(i as u32 * 64 + (63 - w.leading_zeros()));
+            }
         }
         None
     }
@@ -166,6 +214,27 @@ impl Allocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compact_takes_the_lowest_free_block() {
+        let mut a = Allocator::new(200, 150, 0);
+        a.set_policy(AllocPolicy::Compact);
+        let got: Vec<_> = (0..5).filter_map(|_| a.alloc()).collect();
+        assert_eq!(got, [0, 1, 2, 3, 4]);
+        assert_eq!(a.highest_used(), Some(4));
+        a.release(1);
+        a.release(3);
+        assert_eq!(a.alloc(), Some(5), "released blocks wait for the commit");
+        a.commit_durable();
+        assert_eq!(a.alloc(), Some(1));
+        assert_eq!(a.alloc(), Some(3));
+        assert_eq!(a.alloc(), Some(6));
+        for b in 0..130 {
+            a.mark_used(b);
+        }
+        assert_eq!(a.highest_used(), Some(129));
+        assert_eq!(Allocator::new(10, 0, 0).highest_used(), None);
+    }
 
     #[test]
     fn next_fit_rotates_and_respects_reserve() {

@@ -10,7 +10,7 @@ pub mod alloc;
 pub mod stream;
 pub mod superblock;
 
-pub use alloc::Allocator;
+pub use alloc::{AllocPolicy, Allocator};
 pub use superblock::{CommitRecord, SuperblockLog};
 
 /// Blocks reserved for the superblock's commit slots.

@@ -170,52 +170,74 @@ impl TableReader {
     }
 
     /// The whole index: every series with its type and chunks, in series
-    /// order (RAM: the index, about 1–2 % of the table).
+    /// order. RAM grows with the table's chunk count; merges read it a page
+    /// at a time ([`IndexCursor`]) instead.
     pub fn index<D: BlockDevice>(&self, dev: &mut D) -> Result<Vec<SeriesChunks>, Error<D::Error>> {
         let mut out: Vec<SeriesChunks> = Vec::new();
         let mut buf = Vec::new();
-        for p in &self.pages {
-            if p.len > MAX_INDEX_LEN || p.len < 4 {
+        for page in 0..self.pages.len() {
+            for sc in self.index_page(dev, page, &mut buf)? {
+                push_section(&mut out, sc).map_err(|()| self.page_corrupt(page))?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn page_corrupt<E>(&self, page: usize) -> Error<E> {
+        self.corrupt(
+            "table index page",
+            self.pages.get(page).map_or(0, |p| p.offset),
+        )
+    }
+
+    /// Number of index pages.
+    pub fn index_pages(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// The sections of index page `page` (a long series' chunks may go on in
+    /// the next page's first section). `buf` is scratch for the page bytes.
+    pub fn index_page<D: BlockDevice>(
+        &self,
+        dev: &mut D,
+        page: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<Vec<SeriesChunks>, Error<D::Error>> {
+        let Some(p) = self.pages.get(page) else {
+            return Ok(Vec::new());
+        };
+        if p.len > MAX_INDEX_LEN || p.len < 4 {
+            return Err(self.corrupt("table index page", p.offset));
+        }
+        buf.resize(p.len as usize, 0);
+        self.stream().read(dev, p.offset, buf)?;
+        let body = self.checked(buf, p.offset, "table index page")?;
+        let bad = |_| self.corrupt("table index page", p.offset);
+        let mut r = Reader::new(body);
+        let sections = r.u64().map_err(bad)?;
+        let mut out = Vec::new();
+        let mut id = 0u64;
+        for s in 0..sections {
+            let delta = r.u64().map_err(bad)?;
+            id = if s == 0 {
+                delta
+            } else {
+                id.wrapping_add(delta)
+            };
+            let ty = FieldType::from_u8(r.u8().map_err(bad)?)
+                .ok_or_else(|| bad(crate::varint::Truncated { offset: 0 }))?;
+            let n = r.u64().map_err(bad)?;
+            if n > body.len() as u64 {
                 return Err(self.corrupt("table index page", p.offset));
             }
-            buf.resize(p.len as usize, 0);
-            self.stream().read(dev, p.offset, &mut buf)?;
-            let body = self.checked(&buf, p.offset, "table index page")?;
-            let bad = |_| self.corrupt("table index page", p.offset);
-            let mut r = Reader::new(body);
-            let sections = r.u64().map_err(bad)?;
-            let mut id = 0u64;
-            for s in 0..sections {
-                let delta = r.u64().map_err(bad)?;
-                id = if s == 0 {
-                    delta
-                } else {
-                    id.wrapping_add(delta)
-                };
-                let ty = FieldType::from_u8(r.u8().map_err(bad)?)
-                    .ok_or_else(|| bad(crate::varint::Truncated { offset: 0 }))?;
-                let n = r.u64().map_err(bad)?;
-                let mut prev: Option<ChunkMeta> = None;
-                let mut chunks = Vec::new();
-                for _ in 0..n {
-                    let m = decode_chunk_meta(ty, prev.as_ref(), &mut r).map_err(bad)?;
-                    prev = Some(m);
-                    chunks.push(m);
-                }
-                match out.last_mut() {
-                    // A long series continues from the previous page.
-                    Some(last) if last.id == id => {
-                        if last.ty != ty {
-                            return Err(self.corrupt("table index page", p.offset));
-                        }
-                        last.chunks.extend(chunks);
-                    }
-                    Some(last) if last.id > id => {
-                        return Err(self.corrupt("table index page", p.offset));
-                    }
-                    _ => out.push(SeriesChunks { id, ty, chunks }),
-                }
+            let mut prev: Option<ChunkMeta> = None;
+            let mut chunks = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                let m = decode_chunk_meta(ty, prev.as_ref(), &mut r).map_err(bad)?;
+                prev = Some(m);
+                chunks.push(m);
             }
+            out.push(SeriesChunks { id, ty, chunks });
         }
         Ok(out)
     }
@@ -310,4 +332,68 @@ pub struct ChunkScratch {
     f64s: Vec<f64>,
     i64s: Vec<i64>,
     bools: Vec<bool>,
+}
+
+/// Adds a decoded index section: a new series after the last, or the rest
+/// of the last one's chunks. Err on ids going backwards or a type change.
+fn push_section(out: &mut Vec<SeriesChunks>, sc: SeriesChunks) -> Result<(), ()> {
+    match out.last_mut() {
+        Some(last) if last.id == sc.id => {
+            if last.ty != sc.ty {
+                return Err(());
+            }
+            last.chunks.extend(sc.chunks);
+            Ok(())
+        }
+        Some(last) if last.id > sc.id => Err(()),
+        _ => {
+            out.push(sc);
+            Ok(())
+        }
+    }
+}
+
+/// Walks a table's index series by series, holding one page (and the
+/// series being read) in memory: what a merge of many tables needs.
+#[derive(Debug, Default)]
+pub struct IndexCursor {
+    next_page: usize,
+    /// Decoded series, the front one complete once [`IndexCursor::fill`] ran.
+    series: alloc::collections::VecDeque<SeriesChunks>,
+    buf: Vec<u8>,
+}
+
+impl IndexCursor {
+    /// Loads pages until the front series is complete (its chunks may go
+    /// on in the next page) or the index ends.
+    pub fn fill<D: BlockDevice>(
+        &mut self,
+        t: &TableReader,
+        dev: &mut D,
+    ) -> Result<(), Error<D::Error>> {
+        while self.series.len() < 2 && self.next_page < t.index_pages() {
+            let page = self.next_page;
+            self.next_page += 1;
+            for sc in t.index_page(dev, page, &mut self.buf)? {
+                match self.series.back_mut() {
+                    Some(last) if last.id == sc.id && last.ty == sc.ty => {
+                        last.chunks.extend(sc.chunks)
+                    }
+                    Some(last) if last.id >= sc.id => return Err(t.page_corrupt(page)),
+                    _ => self.series.push_back(sc),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The current series (complete after [`IndexCursor::fill`]).
+    pub fn front(&self) -> Option<&SeriesChunks> {
+        self.series.front()
+    }
+
+    /// Moves to the next series.
+    pub fn advance(&mut self) {
+        self.series.pop_front();
+    }
 }

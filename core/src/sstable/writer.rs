@@ -34,6 +34,8 @@ pub struct TableSummary {
 /// Writes one table.
 #[derive(Debug)]
 pub struct TableWriter {
+    /// How hard the value codecs work.
+    effort: codec::Effort,
     table_id: u64,
     stream: StreamWriter,
     page: Vec<u8>,
@@ -70,9 +72,17 @@ fn misuse<E>(what: &'static str) -> Error<E> {
 }
 
 impl TableWriter {
+    /// Sets how hard the value codecs work (flushes write fast, knowing a
+    /// compaction will rewrite the table with the best effort).
+    pub fn with_effort(mut self, effort: codec::Effort) -> Self {
+        self.effort = effort;
+        self
+    }
+
     /// A writer for table `table_id` on blocks of `block_size` bytes.
     pub fn new(table_id: u64, block_size: u32) -> Self {
         Self {
+            effort: codec::Effort::Best,
             table_id,
             stream: StreamWriter::new(block_size),
             page: Vec::with_capacity(PAGE_TARGET * 2),
@@ -234,14 +244,14 @@ impl TableWriter {
             FieldType::Float => {
                 self.f64s.clear();
                 self.f64s.extend(bits.iter().map(|&b| f64::from_bits(b)));
-                codec::encode_f64(&self.f64s, &mut self.chunk);
+                codec::encode_f64_with(&self.f64s, &mut self.chunk, self.effort);
             }
             FieldType::Integer => {
                 self.i64s.clear();
                 self.i64s.extend(bits.iter().map(|&b| b as i64));
-                codec::encode_i64(&self.i64s, &mut self.chunk);
+                codec::encode_i64_with(&self.i64s, &mut self.chunk, self.effort);
             }
-            FieldType::Unsigned => codec::encode_u64(bits, &mut self.chunk),
+            FieldType::Unsigned => codec::encode_u64_with(bits, &mut self.chunk, self.effort),
             FieldType::Boolean => {
                 self.bools.clear();
                 self.bools.extend(bits.iter().map(|&b| b != 0));

@@ -387,4 +387,35 @@ impl Wal {
     pub fn head(&self) -> Option<&ChainBlock> {
         self.chain.front()
     }
+
+    /// Whether every record is durable and nothing waits to be programmed.
+    pub fn is_settled(&self) -> bool {
+        self.durable_lsn + 1 == self.next_lsn && self.tail.buf.is_empty()
+    }
+
+    /// Moves the log to a new chain starting in `block` (already allocated),
+    /// continuing the sequence: the next record goes there. Returns the old
+    /// chain's blocks and its reserved successor, for the caller to release
+    /// once a manifest pointing at the new head is durable. Only for a
+    /// settled log whose records are all checkpointed.
+    pub(crate) fn restart<D: BlockDevice>(
+        &mut self,
+        dev: &mut D,
+        alloc: &mut Allocator,
+        block: BlockId,
+    ) -> Result<Vec<BlockId>, Error<D::Error>> {
+        let old_chain = core::mem::take(&mut self.chain);
+        let (seq, prev_stamp, old_next) = (
+            self.tail.header.seq + 1,
+            self.tail.header.stamp,
+            self.tail.header.next,
+        );
+        if let Err(e) = self.open_block(dev, alloc, block, seq, prev_stamp, self.next_lsn, false) {
+            self.chain = old_chain;
+            return Err(e);
+        }
+        let mut old: Vec<BlockId> = old_chain.iter().map(|c| c.block).collect();
+        old.push(old_next);
+        Ok(old)
+    }
 }

@@ -6,7 +6,7 @@ extern crate std;
 use alloc::vec::Vec;
 
 use super::super::testutil::{Rng, robustness, special_f64};
-use super::super::{MAX_CHUNK_POINTS, decode_f64, encode_f64};
+use super::super::{Effort, MAX_CHUNK_POINTS, decode_f64, encode_f64, encode_f64_with};
 
 fn bits(v: &[f64]) -> Vec<u64> {
     v.iter().map(|x| x.to_bits()).collect()
@@ -22,6 +22,13 @@ fn round_trip(v: &[f64]) -> usize {
     let used = decode_f64(&out[3..], v.len(), &mut got).unwrap();
     assert_eq!(used, len, "consumed bytes");
     assert_eq!(bits(&got[1..]), bits(v));
+    // The fast effort decodes the same, never smaller than the best.
+    let mut fast = Vec::new();
+    encode_f64_with(v, &mut fast, Effort::Fast);
+    let mut got = Vec::new();
+    assert_eq!(decode_f64(&fast, v.len(), &mut got).unwrap(), fast.len());
+    assert_eq!(bits(&got), bits(v), "fast effort");
+    assert!(fast.len() >= len, "fast {} < best {len}", fast.len());
     len
 }
 
