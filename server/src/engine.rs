@@ -119,6 +119,8 @@ pub struct Engine {
     full: AtomicBool,
     /// Writers waiting for memory wait here; flushes notify.
     mem: Mutex<()>,
+    /// When the last write was accepted (compaction waits for a pause).
+    last_write: Mutex<Instant>,
     mem_cv: Condvar,
     kick: smol::channel::Sender<()>,
     kick_rx: Mutex<Option<smol::channel::Receiver<()>>>,
@@ -145,6 +147,12 @@ impl Engine {
         let dir = DataDir::lock(&cfg.data_dir)?;
         let capacity = cfg.max_disk_mb << 20;
         let db_cfg = DbConfig {
+            // A file: keep the data packed at its start, so the file is as
+            // long as what it holds (see `Engine::trim_file`).
+            store: pulsardb_core::store::StoreConfig {
+                alloc_policy: pulsardb_core::layout::AllocPolicy::Compact,
+                ..pulsardb_core::store::StoreConfig::default()
+            },
             memtable_bytes: cfg.memtable_bytes(),
             auto_flush: false,
             window_ns: window_for_retention(cfg.retention_days as i64 * DAY_NS),
@@ -213,6 +221,7 @@ impl Engine {
             full: AtomicBool::new(cfg.on_full == OnFull::Reject && enforced.full),
             mem: Mutex::new(()),
             mem_cv: Condvar::new(),
+            last_write: Mutex::new(Instant::now()),
             kick,
             kick_rx: Mutex::new(Some(kick_rx)),
             metrics: Metrics::default(),
@@ -361,6 +370,7 @@ impl Engine {
             })?;
             (out, db.memtable_bytes() >= self.cfg.memtable_bytes())
         };
+        *lock(&self.last_write) = Instant::now();
         if over {
             // Full channel: a flush is already requested.
             let _ = self.kick.try_send(());
@@ -469,14 +479,36 @@ impl Engine {
         }
     }
 
-    /// Retention, capacity, then compactions (at most `max_compactions`,
-    /// fewer if `stop` is set meanwhile). Called by the maintenance thread.
-    pub fn housekeeping(&self, max_compactions: usize, stop: &AtomicBool) {
+    /// Retention and capacity, then the file is cut after its last block.
+    /// Called by the maintenance thread.
+    pub fn enforce(&self) {
         if self.failure().is_some() {
             return;
         }
-        self.enforce_locked(&mut lock(&self.db));
-        for _ in 0..max_compactions {
+        let mut db = lock(&self.db);
+        self.enforce_locked(&mut db);
+        db.reap();
+        self.pack_file(&mut db);
+        drop(db);
+        // Not while writes stream in: the memory would only be faulted back
+        // in. After a burst the compaction thread does it.
+        if self.last_write().elapsed() > Duration::from_secs(1) {
+            crate::sys::release_free_memory();
+        }
+    }
+
+    /// When the last write was accepted.
+    pub fn last_write(&self) -> Instant {
+        *lock(&self.last_write)
+    }
+
+    /// Compactions until none is due (fewer if `stop` is set meanwhile).
+    /// Called by the compaction thread.
+    pub fn compact(&self, stop: &AtomicBool) {
+        if self.failure().is_some() {
+            return;
+        }
+        loop {
             if stop.load(Ordering::Acquire) {
                 break;
             }
@@ -517,7 +549,45 @@ impl Engine {
                 }
             }
         }
-        lock(&self.db).reap();
+        let mut db = lock(&self.db);
+        db.reap();
+        self.pack_file(&mut db);
+        drop(db);
+        crate::sys::release_free_memory();
+    }
+
+    /// Idle housekeeping of the file: the WAL and the highest tables move
+    /// into lower free blocks (a few per call), then the file is cut after
+    /// its last block in use.
+    fn pack_file(&self, db: &mut Db<FileDevice>) {
+        if let Err(e) = db.relocate_wal() {
+            crate::warn!("cannot move the WAL down: {e}");
+        }
+        for _ in 0..8 {
+            match db.move_down() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    crate::warn!("cannot move a table down: {e}");
+                    if let Error::Device(d) = &e {
+                        self.fail(format!("storage error: {d}"));
+                    }
+                    break;
+                }
+            }
+        }
+        self.trim_file(db);
+    }
+
+    /// Cuts the store file after its highest block in use (under the lock:
+    /// no block can be handed out meanwhile).
+    fn trim_file(&self, db: &Db<FileDevice>) {
+        let keep = db.store().highest_used_block().map_or(0, |b| b + 1);
+        match self.dev.cut_after(keep) {
+            Ok(0) => {}
+            Ok(n) => crate::debug!("store file cut by {:.1} MiB", n as f64 / (1 << 20) as f64),
+            Err(e) => crate::warn!("cannot shorten the store file: {e}"),
+        }
     }
 
     /// Makes everything written so far durable.
@@ -599,6 +669,7 @@ impl Engine {
                         map_err(e)
                     })?;
                     tables += n;
+                    self.trim_file(&lock(&self.db));
                     self.memory_freed();
                     crate::info!(
                         "flush: {points} points ({:.1} MiB of memtable) into {n} table(s) in {:.0} ms",

@@ -7,8 +7,10 @@
 //! Starts with defaults when given nothing (data in `./data`, HTTP on
 //! 0.0.0.0:8080). SIGINT/SIGTERM: stop accepting, finish in-flight requests,
 //! flush, sync, exit 0; a second signal exits at once.
+//!
+//! No unsafe code but the two allocator calls in [`sys`].
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod config;
 mod engine;
@@ -18,6 +20,7 @@ mod log;
 mod maintenance;
 mod metrics;
 mod storage;
+mod sys;
 mod time;
 
 use std::path::PathBuf;
@@ -177,6 +180,7 @@ fn run() -> Result<(), String> {
 }
 
 fn main() {
+    sys::tune_allocator();
     if let Err(e) = run() {
         crate::error!("{e}");
         std::process::exit(1);

@@ -1,8 +1,13 @@
 //! Background work on a smol executor with async-io timers: flush every
 //! `flush_interval_seconds` and whenever the memtable reaches its share of
 //! the memory budget; sync every `sync_interval_ms` in `interval` mode;
-//! housekeeping (retention, capacity, compaction) after each flush that
-//! wrote tables and every `maintenance_interval_seconds`.
+//! retention and capacity after each flush that wrote tables and every
+//! `maintenance_interval_seconds`, each time waking the compaction thread.
+//!
+//! Compactions run on their own thread, so a long merge never holds up a
+//! flush (and, through it, writers waiting for memory). They wait for a
+//! pause in the writes (a second without one, at most half a minute):
+//! during a burst the two cores go to ingestion, and the merge comes after.
 //!
 //! The work itself is blocking I/O on this dedicated thread; the executor
 //! only multiplexes the timers, the "flush now" channel and the stop signal.
@@ -23,11 +28,13 @@ pub struct Maintenance {
     stop: smol::channel::Sender<()>,
     stopping: Arc<AtomicBool>,
     thread: JoinHandle<()>,
+    compactor: JoinHandle<()>,
 }
 
-/// Compactions per housekeeping round; more wait for the next round, so a
-/// stop or a flush is never held up for long.
-const COMPACTIONS_PER_ROUND: usize = 4;
+/// Compaction waits for writes to pause this long...
+const QUIET: Duration = Duration::from_secs(1);
+/// ...but not longer than this.
+const MAX_DEFER: Duration = Duration::from_secs(30);
 
 enum Event {
     Tick,
@@ -43,15 +50,22 @@ impl Maintenance {
         let kick = engine
             .take_kick_receiver()
             .ok_or("maintenance already started")?;
+        let (wake, wake_rx) = std::sync::mpsc::sync_channel::<()>(1);
         let flag = Arc::clone(&stopping);
+        let e = Arc::clone(&engine);
+        let compactor = std::thread::Builder::new()
+            .name("pulsardb-compact".into())
+            .spawn(move || compactor(&e, &wake_rx, &flag))
+            .map_err(|e| format!("cannot start the compaction thread: {e}"))?;
         let thread = std::thread::Builder::new()
             .name("pulsardb-maint".into())
-            .spawn(move || smol::block_on(run(engine, kick, stop_rx, flag)))
+            .spawn(move || smol::block_on(run(engine, kick, stop_rx, wake)))
             .map_err(|e| format!("cannot start the maintenance thread: {e}"))?;
         Ok(Maintenance {
             stop,
             stopping,
             thread,
+            compactor,
         })
     }
 
@@ -59,7 +73,9 @@ impl Maintenance {
     pub fn stop(self) {
         self.stopping.store(true, Ordering::Release);
         let _ = self.stop.try_send(());
+        // The maintenance thread drops the compactor's channel when it ends.
         let _ = self.thread.join();
+        let _ = self.compactor.join();
     }
 }
 
@@ -67,7 +83,7 @@ async fn run(
     engine: Arc<Engine>,
     kick: smol::channel::Receiver<()>,
     stop: smol::channel::Receiver<()>,
-    stopping: Arc<AtomicBool>,
+    compact: std::sync::mpsc::SyncSender<()>,
 ) {
     let cfg = engine.config().clone();
     let flush_every = Duration::from_secs(cfg.flush_interval_seconds.max(1));
@@ -114,7 +130,9 @@ async fn run(
             next_flush = Instant::now() + flush_every;
         }
         if now >= next_house {
-            engine.housekeeping(COMPACTIONS_PER_ROUND, &stopping);
+            engine.enforce();
+            // Full: a wake-up is already pending.
+            let _ = compact.try_send(());
             next_house = Instant::now() + house_every;
         }
         if let (Some(at), Some(every)) = (next_sync, sync_every)
@@ -125,6 +143,24 @@ async fn run(
             }
             next_sync = Some(Instant::now() + every);
         }
+    }
+}
+
+/// The compaction thread: on each wake-up, waits for a pause in the writes,
+/// then compacts until nothing is due.
+fn compactor(engine: &Engine, wake: &std::sync::mpsc::Receiver<()>, stopping: &AtomicBool) {
+    while wake.recv().is_ok() {
+        let asked = Instant::now();
+        while !stopping.load(Ordering::Acquire)
+            && engine.last_write().elapsed() < QUIET
+            && asked.elapsed() < MAX_DEFER
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if stopping.load(Ordering::Acquire) {
+            return;
+        }
+        engine.compact(stopping);
     }
 }
 

@@ -4,10 +4,16 @@
 //! - `program` is `pwrite`, `read` is `pread` (bytes past the end of the file
 //!   read as zeros: the file grows on demand, sparse, up to `max_disk_mb`);
 //! - `sync` is `fdatasync`;
-//! - `erase` and `discard` punch a hole (`fallocate(PUNCH_HOLE)`), so freed
-//!   blocks give their space back to the filesystem (and, with discard
-//!   enabled, to the SD card). The core never trusts erased bytes, so a
-//!   filesystem without hole punching loses nothing but space.
+//! - `erase` does nothing: a file is overwritten in place, and the core
+//!   never trusts a block's old bytes (WAL blocks are stamped, everything
+//!   else is reached through committed extents and checksummed). Keeping
+//!   the block allocated matters: punching it and writing it again would
+//!   make every WAL `fdatasync` commit filesystem metadata too.
+//! - `discard` (a block freed for good) does nothing either: the store
+//!   allocates the lowest free block first (`AllocPolicy::Compact`), so
+//!   freed blocks are reused before the file grows, and the file is cut
+//!   after its highest block in use when the store is idle (see
+//!   `Engine::trim_file`); the space goes back to the filesystem there.
 //!
 //! The file is created under a temporary name, formatted, synced, then
 //! renamed into place and the directory synced: a crash during creation
@@ -25,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pulsardb_core::{BlockDevice, BlockId, Geometry};
-use rustix::fs::{FallocateFlags, FlockOperation};
+use rustix::fs::FlockOperation;
 
 /// Name of the store file in the data directory.
 pub const STORE_FILE: &str = "pulsardb.store";
@@ -104,6 +110,19 @@ impl FileDevice {
         self.programmed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Cuts the file after `blocks` blocks when it is longer (nothing after
+    /// the highest block in use is needed; reads past the end see zeros).
+    /// Returns the bytes cut.
+    pub fn cut_after(&self, blocks: u32) -> io::Result<u64> {
+        let keep = u64::from(blocks) * u64::from(self.geo.block_size);
+        let len = self.file.metadata()?.len();
+        if len > keep {
+            self.file.set_len(keep)?;
+            return Ok(len - keep);
+        }
+        Ok(0)
+    }
+
     /// Bytes the file occupies on disk (allocated blocks).
     pub fn allocated_bytes(&self) -> u64 {
         rustix::fs::fstat(&*self.file).map_or(0, |st| st.st_blocks as u64 * 512)
@@ -116,24 +135,6 @@ impl FileDevice {
             return Err(FileError::Access);
         }
         Ok(u64::from(block) * u64::from(self.geo.block_size) + u64::from(offset))
-    }
-
-    fn punch(&self, block: BlockId) -> Result<(), FileError> {
-        if !self.writable {
-            return Err(FileError::ReadOnly);
-        }
-        let at = self.offset(block, 0, 0)?;
-        match rustix::fs::fallocate(
-            &*self.file,
-            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
-            at,
-            u64::from(self.geo.block_size),
-        ) {
-            Ok(()) => Ok(()),
-            // No hole punching here: the bytes stay, which the format allows.
-            Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => Ok(()),
-            Err(e) => Err(FileError::Io(e.into())),
-        }
     }
 }
 
@@ -178,7 +179,7 @@ impl BlockDevice for FileDevice {
     }
 
     fn erase(&mut self, block: BlockId) -> Result<(), FileError> {
-        self.punch(block)
+        self.offset(block, 0, 0).map(|_| ())
     }
 
     fn sync(&mut self) -> Result<(), FileError> {
@@ -186,7 +187,7 @@ impl BlockDevice for FileDevice {
     }
 
     fn discard(&mut self, block: BlockId) -> Result<(), FileError> {
-        self.punch(block)
+        self.offset(block, 0, 0).map(|_| ())
     }
 }
 
