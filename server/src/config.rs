@@ -4,7 +4,10 @@
 //! ```json
 //! {
 //!   "http": { "address": "0.0.0.0", "port": 8080, "workers": 4,
-//!             "max_body_mb": 25, "idle_timeout_seconds": 60 },
+//!             "max_body_mb": 25, "idle_timeout_seconds": 60,
+//!             "max_connections": 256, "max_header_bytes": 16384,
+//!             "max_headers": 64, "head_timeout_seconds": 10,
+//!             "body_timeout_seconds": 60 },
 //!   "storage": { "data_dir": "./data", "max_disk_mb": 1024,
 //!                "sync": "always", "sync_interval_ms": 1000,
 //!                "on_full": "drop_oldest", "write_wait_ms": 5000,
@@ -17,7 +20,8 @@
 //!   "auto_create_databases": false,
 //!   "limits": { "max_series": 1000000, "max_tags_per_point": 64,
 //!               "max_fields_per_point": 256, "max_name_len": 256,
-//!               "max_tag_value_len": 1024, "max_query_points": 1048576 },
+//!               "max_tag_value_len": 1024, "max_query_points": 1048576,
+//!               "max_line_bytes": 65536 },
 //!   "log_level": "info"
 //! }
 //! ```
@@ -55,6 +59,18 @@ pub struct Config {
     pub max_body_bytes: u64,
     /// A connection idle this long is closed.
     pub idle_timeout_seconds: u64,
+    /// Most client connections at once.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers), bytes.
+    pub max_header_bytes: usize,
+    /// Most header lines in a request.
+    pub max_headers: usize,
+    /// Time to send a request head once started.
+    pub head_timeout_seconds: u64,
+    /// Time to send a request body.
+    pub body_timeout_seconds: u64,
+    /// Longest line-protocol line, bytes.
+    pub max_line_bytes: usize,
     /// Directory holding the store.
     pub data_dir: PathBuf,
     /// Memory budget for memtables, caches and catalog, MiB.
@@ -88,6 +104,8 @@ pub struct Config {
     pub max_query_points: u64,
     /// Log level.
     pub log_level: Level,
+    /// Authentication (off by default).
+    pub auth: crate::http::auth::AuthConfig,
 }
 
 impl Default for Config {
@@ -98,6 +116,12 @@ impl Default for Config {
             workers: 4,
             max_body_bytes: 25 << 20,
             idle_timeout_seconds: 60,
+            max_connections: 256,
+            max_header_bytes: 16 << 10,
+            max_headers: 64,
+            head_timeout_seconds: 10,
+            body_timeout_seconds: 60,
+            max_line_bytes: 64 << 10,
             data_dir: PathBuf::from("./data"),
             max_memory_mb: 64,
             max_disk_mb: 1024,
@@ -114,6 +138,7 @@ impl Default for Config {
             limits: pulsardb_core::catalog::Limits::default(),
             max_query_points: 0,
             log_level: Level::Info,
+            auth: crate::http::auth::AuthConfig::default(),
         };
         c.apply_memory_budget(false);
         c
@@ -217,6 +242,72 @@ impl<'a> Obj<'a> {
     }
 }
 
+/// The `auth` section.
+fn auth_config(a: &mut Obj<'_>) -> Result<crate::http::auth::AuthConfig, ConfigError> {
+    use crate::http::auth::{AuthConfig, Scope, Token};
+    let mut out = AuthConfig {
+        enabled: a.bool("enabled")?.unwrap_or(false),
+        ..AuthConfig::default()
+    };
+    if let Some(m) = a.str("metrics")? {
+        out.metrics_need_token = match m {
+            "open" => false,
+            "token" => true,
+            _ => {
+                return err(
+                    "auth.metrics",
+                    format!("\"{m}\" is not \"open\" or \"token\""),
+                );
+            }
+        };
+    }
+    match a.get("tokens") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let key = format!("auth.tokens[{i}]");
+                let mut o = Obj::new(item, &key)?;
+                let name = o.str("name")?.unwrap_or("").to_string();
+                let Some(secret) = o.str("token")? else {
+                    return err(&format!("{key}.token"), "missing");
+                };
+                if secret.len() < 16 || secret.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return err(
+                        &format!("{key}.token"),
+                        "must be at least 16 characters, without spaces",
+                    );
+                }
+                let scope = match o.str("scope")? {
+                    None => Scope::ReadWrite,
+                    Some(s) => Scope::parse(s).ok_or_else(|| {
+                        ConfigError(format!(
+                            "config key \"{key}.scope\": \"{s}\" is not \"read\", \"write\" or \"read-write\""
+                        ))
+                    })?,
+                };
+                o.finish()?;
+                if out.tokens.iter().any(|t| t.secret == secret) {
+                    return err(&format!("{key}.token"), "the same token is listed twice");
+                }
+                out.tokens.push(Token {
+                    name,
+                    secret: secret.to_string(),
+                    scope,
+                });
+            }
+        }
+        Some(v) => return err("auth.tokens", format!("expected a list of tokens, got {v}")),
+    }
+    if out.enabled && out.tokens.is_empty() {
+        return err(
+            "auth.enabled",
+            "authentication is on but auth.tokens lists no token",
+        );
+    }
+    Ok(out)
+}
+
 impl Config {
     /// Reads a config file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
@@ -250,6 +341,21 @@ impl Config {
             }
             if let Some(t) = h.u64("idle_timeout_seconds", 1, 3600)? {
                 c.idle_timeout_seconds = t;
+            }
+            if let Some(n) = h.u64("max_connections", 1, 100_000)? {
+                c.max_connections = n as usize;
+            }
+            if let Some(n) = h.u64("max_header_bytes", 1024, 1 << 20)? {
+                c.max_header_bytes = n as usize;
+            }
+            if let Some(n) = h.u64("max_headers", 8, 1000)? {
+                c.max_headers = n as usize;
+            }
+            if let Some(t) = h.u64("head_timeout_seconds", 1, 3600)? {
+                c.head_timeout_seconds = t;
+            }
+            if let Some(t) = h.u64("body_timeout_seconds", 1, 86_400)? {
+                c.body_timeout_seconds = t;
             }
             h.finish()?;
         }
@@ -345,11 +451,18 @@ impl Config {
             if let Some(v) = l.u64("max_databases", 1, 65_535)? {
                 lim.max_databases = v as usize;
             }
+            if let Some(v) = l.u64("max_line_bytes", 64, 64 << 20)? {
+                c.max_line_bytes = v as usize;
+            }
             if let Some(v) = l.u64("max_query_points", 1, u64::MAX)? {
                 c.max_query_points = v;
                 query_points_set = true;
             }
             l.finish()?;
+        }
+        if let Some(mut a) = top.obj("auth")? {
+            c.auth = auth_config(&mut a)?;
+            a.finish()?;
         }
         if let Some(l) = top.str("log_level")? {
             c.log_level = match Level::parse(l) {

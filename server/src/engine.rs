@@ -121,6 +121,8 @@ pub struct Engine {
     mem: Mutex<()>,
     /// When the last write was accepted (compaction waits for a pause).
     last_write: Mutex<Instant>,
+    /// The filesystem refused space (cleared when it gives some again).
+    disk_full: AtomicBool,
     mem_cv: Condvar,
     kick: smol::channel::Sender<()>,
     kick_rx: Mutex<Option<smol::channel::Receiver<()>>>,
@@ -222,6 +224,7 @@ impl Engine {
             mem: Mutex::new(()),
             mem_cv: Condvar::new(),
             last_write: Mutex::new(Instant::now()),
+            disk_full: AtomicBool::new(false),
             kick,
             kick_rx: Mutex::new(Some(kick_rx)),
             metrics: Metrics::default(),
@@ -352,6 +355,7 @@ impl Engine {
             return Err(self.full_error());
         }
         self.wait_for_memory()?;
+        self.ensure_room(batch.logged_bytes_bound() as u64)?;
         let (out, over) = {
             let mut db = lock(&self.db);
             let mut r = db.write(db_name, batch);
@@ -395,6 +399,48 @@ impl Engine {
         ))
     }
 
+    /// Reserves disk space for `bytes` more past the highest block in use
+    /// before an operation writes them, so that the filesystem running out
+    /// of space refuses the operation up front instead of failing it half
+    /// way (a failed WAL write would stop the store until restart). The
+    /// device cannot grow past `max_disk_mb` anyway.
+    fn ensure_room(&self, bytes: u64) -> Result<(), EngineError> {
+        let end = {
+            let db = lock(&self.db);
+            let bs = u64::from(db.store().geometry().block_size);
+            let top = db
+                .store()
+                .highest_used_block()
+                .map_or(0, |b| u64::from(b) + 1);
+            // Slack for manifest commits and block rounding.
+            top * bs + bytes + 4 * bs + (1 << 20)
+        };
+        match self.dev.ensure(end) {
+            Ok(()) => {
+                if self.disk_full.swap(false, Ordering::AcqRel) {
+                    crate::info!("the filesystem has room again: writes accepted");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if !self.disk_full.swap(true, Ordering::AcqRel) {
+                    crate::warn!(
+                        "disk full: the filesystem holding {} has no room ({e}); writes are refused until it has",
+                        self.cfg.data_dir.display()
+                    );
+                }
+                Err(EngineError::Full(format!(
+                    "disk full: no space left on the filesystem holding the store ({e}); queries still work, and writes resume by themselves once there is space"
+                )))
+            }
+        }
+    }
+
+    /// Whether the filesystem refused space last time.
+    pub fn disk_full(&self) -> bool {
+        self.disk_full.load(Ordering::Acquire)
+    }
+
     /// Backpressure: waits while the memtables hold half the memory budget
     /// (one filling, one being flushed), up to `write_wait_ms`.
     fn wait_for_memory(&self) -> Result<(), EngineError> {
@@ -414,6 +460,12 @@ impl Engine {
                 return Ok(());
             }
             self.check()?;
+            if self.disk_full() {
+                // The memtable cannot be flushed: no room on the disk.
+                return Err(self.ensure_room(0).err().unwrap_or_else(|| {
+                    EngineError::Full("disk full: the memtable cannot be flushed".into())
+                }));
+            }
             let now = Instant::now();
             if now >= deadline {
                 self.metrics
@@ -517,6 +569,10 @@ impl Engine {
             let Some(mut job) = lock(&self.db).plan_compaction(now, 0) else {
                 break;
             };
+            if self.ensure_room(job.bytes_in).is_err() {
+                lock(&self.db).abort_compaction(job);
+                break;
+            }
             let (inputs, window) = (job.inputs(), job.window_start());
             let mut dev = self.dev.writer();
             let r = match job.write(&mut dev, &mut EngineBlocks(self)) {
@@ -658,6 +714,12 @@ impl Engine {
             let Some(mut job) = lock(&self.db).begin_flush().map_err(map_err)? else {
                 break;
             };
+            // Tables take less than half what the memtable held (16+ bytes
+            // a point there; at most about 10 in a table, encoded fast).
+            if let Err(e) = self.ensure_room(job.memtable_bytes() as u64 / 2) {
+                lock(&self.db).abort_flush(job);
+                return Err(e);
+            }
             let mut dev = self.dev.writer();
             let r = job.write(&mut dev, &mut EngineBlocks(self));
             let (points, mem) = (job.points(), job.memtable_bytes());
@@ -717,6 +779,7 @@ impl Engine {
             counters: s.counters,
             programmed_bytes: self.dev.programmed_bytes(),
             storage_full: self.full.load(Ordering::Acquire),
+            disk_full: self.disk_full(),
             capacity_bytes: s.capacity_bytes,
             used_bytes: s.capacity_bytes - s.free_bytes,
             file_allocated_bytes: self.dev.allocated_bytes(),

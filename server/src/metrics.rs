@@ -78,6 +78,8 @@ pub struct Metrics {
     pub syncs: AtomicU64,
     /// Request bodies received, bytes.
     pub bytes_received: AtomicU64,
+    /// Requests refused for a missing or wrong token (401) or scope (403).
+    pub auth_failures: AtomicU64,
     /// Writes that had to wait for memory (backpressure).
     pub backpressure_waits: AtomicU64,
     /// Writes refused with 503 after waiting for memory.
@@ -111,6 +113,8 @@ pub struct Gauges {
     pub storage_full: bool,
     /// Deletes not yet compacted away.
     pub tombstones: u64,
+    /// The filesystem refused space.
+    pub disk_full: bool,
     /// Device capacity.
     pub capacity_bytes: u64,
     /// Device bytes in use.
@@ -315,6 +319,12 @@ impl Metrics {
         );
         counter(
             &mut out,
+            "pulsardb_auth_failures_total",
+            "Requests refused for a missing or wrong token, or its scope.",
+            &[("", l(&self.auth_failures))],
+        );
+        counter(
+            &mut out,
             "pulsardb_backpressure_waits_total",
             "Writes that waited for memtables to be flushed.",
             &[("", l(&self.backpressure_waits))],
@@ -324,6 +334,12 @@ impl Metrics {
             "pulsardb_backpressure_refused_total",
             "Writes refused (503) after waiting for memory.",
             &[("", l(&self.backpressure_refused))],
+        );
+        gauge(
+            &mut out,
+            "pulsardb_disk_full",
+            "1 while the filesystem has no room and writes are refused.",
+            if g.disk_full { 1.0 } else { 0.0 },
         );
         gauge(
             &mut out,
@@ -368,6 +384,10 @@ impl Metrics {
                 (
                     "reason=\"request_limits\"",
                     gs.rejected.load(Ordering::Relaxed) as u64,
+                ),
+                (
+                    "reason=\"evicted_waiting\"",
+                    gs.evicted.load(Ordering::Relaxed) as u64,
                 ),
             ],
         );

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pulsardb_core::{BlockDevice, BlockId, Geometry};
-use rustix::fs::FlockOperation;
+use rustix::fs::{FallocateFlags, FlockOperation};
 
 /// Name of the store file in the data directory.
 pub const STORE_FILE: &str = "pulsardb.store";
@@ -69,6 +69,8 @@ pub struct FileDevice {
     writable: bool,
     /// Bytes programmed through every handle (write amplification).
     programmed: Arc<std::sync::atomic::AtomicU64>,
+    /// The file has disk space allocated up to here (see [`FileDevice::ensure`]).
+    allocated_to: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FileDevice {
@@ -84,6 +86,7 @@ impl FileDevice {
             geo,
             writable: true,
             programmed: Arc::default(),
+            allocated_to: Arc::default(),
         }
     }
 
@@ -114,13 +117,43 @@ impl FileDevice {
     /// the highest block in use is needed; reads past the end see zeros).
     /// Returns the bytes cut.
     pub fn cut_after(&self, blocks: u32) -> io::Result<u64> {
+        use std::sync::atomic::Ordering;
         let keep = u64::from(blocks) * u64::from(self.geo.block_size);
         let len = self.file.metadata()?.len();
+        // Space reserved past the end goes with the cut.
+        self.allocated_to.fetch_min(keep, Ordering::AcqRel);
         if len > keep {
             self.file.set_len(keep)?;
             return Ok(len - keep);
         }
         Ok(0)
+    }
+
+    /// Makes sure the filesystem has given the file space up to `end`
+    /// (`fallocate`, not changing its length): writes below it cannot fail
+    /// for lack of space. An error (`ENOSPC`, `EDQUOT`) means the disk is
+    /// full; nothing was written. Filesystems without `fallocate` are
+    /// trusted as they are.
+    pub fn ensure(&self, end: u64) -> io::Result<()> {
+        use std::sync::atomic::Ordering;
+        let end = end.min(self.geo.capacity_bytes());
+        let from = self.allocated_to.load(Ordering::Acquire);
+        if end <= from {
+            return Ok(());
+        }
+        // In steps of 1 MiB, not to call it for every write.
+        let to = end.next_multiple_of(1 << 20).min(self.geo.capacity_bytes());
+        match rustix::fs::fallocate(&*self.file, FallocateFlags::KEEP_SIZE, from, to - from) {
+            Ok(()) => {
+                self.allocated_to.fetch_max(to, Ordering::AcqRel);
+                Ok(())
+            }
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {
+                self.allocated_to.fetch_max(to, Ordering::AcqRel);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Bytes the file occupies on disk (allocated blocks).

@@ -5,7 +5,9 @@
 //! The binary is `$PULSARDB_BIN`, or `target/debug/pulsardb` of this
 //! workspace (`cargo build -p pulsardb-server` builds it; `scripts/test.sh`
 //! does so before the tests). A missing binary fails the test: scenarios are
-//! never skipped.
+//! never skipped. `$PULSARDB_RUNNER` (e.g. `qemu-arm -L
+//! /usr/arm-linux-gnueabihf`) runs it under an emulator: the scenarios then
+//! test a cross-compiled server from the host.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -106,7 +108,16 @@ impl Server {
             .append(true)
             .open(&self.log)
             .expect("log");
-        let mut cmd = Command::new(binary());
+        let runner = std::env::var("PULSARDB_RUNNER").unwrap_or_default();
+        let mut words = runner.split_whitespace();
+        let mut cmd = match words.next() {
+            Some(emulator) => {
+                let mut c = Command::new(emulator);
+                c.args(words).arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
         cmd.arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--http-addr")

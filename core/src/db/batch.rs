@@ -146,6 +146,13 @@ impl WriteBatch {
         self.points.is_empty()
     }
 
+    /// An upper bound of the bytes its WAL records take: each value at
+    /// most 30 bytes (series, time, value), plus every name it holds (new
+    /// series are defined in the record), plus record framing.
+    pub fn logged_bytes_bound(&self) -> usize {
+        self.fields.len() * 30 + self.arena.len() + self.points.len() * 8 + 4096
+    }
+
     /// Field values in the batch.
     pub fn field_count(&self) -> usize {
         self.fields.len()

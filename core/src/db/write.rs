@@ -40,6 +40,11 @@ pub enum PointError {
         /// Which part.
         what: &'static str,
     },
+    /// A name or tag value holds a NUL byte.
+    NulByte {
+        /// What.
+        what: &'static str,
+    },
     /// A measurement, tag key or field key is longer than the limit.
     NameTooLong {
         /// Which kind of name.
@@ -126,6 +131,7 @@ impl fmt::Display for PointError {
             PointError::EmptyFieldKey => f.write_str("empty field key"),
             PointError::NoFields => f.write_str("point has no fields"),
             PointError::NotUtf8 { what } => write!(f, "{what} is not valid UTF-8"),
+            PointError::NulByte { what } => write!(f, "{what} contains a NUL byte"),
             PointError::NameTooLong { what, len, max } => {
                 write!(
                     f,
@@ -203,7 +209,12 @@ pub struct WriteOutcome {
 }
 
 fn utf8<'a>(s: Option<&'a str>, what: &'static str) -> Result<&'a str, PointError> {
-    s.ok_or(PointError::NotUtf8 { what })
+    let s = s.ok_or(PointError::NotUtf8 { what })?;
+    // A NUL byte in a name breaks C clients and file formats downstream.
+    if s.as_bytes().contains(&0) {
+        return Err(PointError::NulByte { what });
+    }
+    Ok(s)
 }
 
 impl<D: BlockDevice> Db<D> {

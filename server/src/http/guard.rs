@@ -9,9 +9,15 @@
 //! to tiny_http, listening on a private Unix socket, only requests that are
 //! within limits:
 //!
-//! - at most `max_connections` client connections; beyond, a 503 and close;
-//! - a request head (request line and headers) of at most 64 KiB and 100
-//!   headers, read within 10 s; otherwise 431 or 408 and close;
+//! - at most `max_connections` client connections. At the limit a new
+//!   connection evicts the one that has waited longest for a request head
+//!   (idle keep-alive or a client trickling its head in): slow clients
+//!   cannot lock others out. Only when every connection is busy with a
+//!   request does a newcomer get 503;
+//! - a request head (request line and headers) of at most `max_head_bytes`
+//!   and `max_headers` headers, read within `head_timeout`; otherwise 431 or
+//!   408 and close;
+//! - a body received within `body_timeout`, or 408 and close;
 //! - an idle connection is closed after `idle_timeout`;
 //! - a body over `max_body_bytes` is refused with 413 from its Content-Length,
 //!   without reading it; a chunked body is counted and cut off at the limit;
@@ -25,16 +31,14 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Largest request head accepted.
-pub const MAX_HEAD_BYTES: usize = 64 << 10;
-/// Most header lines accepted.
-pub const MAX_HEADERS: usize = 100;
-/// Time allowed to send a request head once it started.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest response head relayed from our own handlers.
+const MAX_RESPONSE_HEAD: usize = 64 << 10;
+/// Most trailer lines of a chunked body.
+const MAX_TRAILERS: usize = 100;
 
 /// Limits of the guard.
 #[derive(Clone, Debug)]
@@ -43,10 +47,76 @@ pub struct GuardConfig {
     pub max_connections: usize,
     /// Largest request body.
     pub max_body_bytes: u64,
+    /// Largest request head (request line and headers).
+    pub max_head_bytes: usize,
+    /// Most header lines.
+    pub max_headers: usize,
+    /// Time to send a request head once it started.
+    pub head_timeout: Duration,
+    /// Time to send a request body.
+    pub body_timeout: Duration,
     /// Close a connection idle this long.
     pub idle_timeout: Duration,
     /// Where tiny_http listens.
     pub upstream: PathBuf,
+}
+
+/// A client connection, for eviction at the connection limit.
+struct Slot {
+    id: u64,
+    sock: TcpStream,
+    /// Since when it waits for a request head (`None`: busy with a request).
+    waiting_since: Option<Instant>,
+}
+
+/// The open connections.
+#[derive(Default)]
+struct Registry {
+    slots: Mutex<Vec<Slot>>,
+    next_id: AtomicU64,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add(&self, sock: &TcpStream) -> Option<u64> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let sock = sock.try_clone().ok()?;
+        self.lock().push(Slot {
+            id,
+            sock,
+            waiting_since: Some(Instant::now()),
+        });
+        Some(id)
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().retain(|s| s.id != id);
+    }
+
+    fn set_waiting(&self, id: u64, waiting: bool) {
+        if let Some(s) = self.lock().iter_mut().find(|s| s.id == id) {
+            s.waiting_since = waiting.then(Instant::now);
+        }
+    }
+
+    /// Closes the connection waiting longest for a request head; whether
+    /// there was one.
+    fn evict_oldest_waiting(&self) -> bool {
+        let slots = self.lock();
+        let Some(victim) = slots
+            .iter()
+            .filter_map(|s| s.waiting_since.map(|t| (t, s)))
+            .min_by_key(|(t, _)| *t)
+            .map(|(_, s)| s)
+        else {
+            return false;
+        };
+        let _ = victim.sock.shutdown(Shutdown::Both);
+        true
+    }
 }
 
 /// Counters of what the guard refused.
@@ -58,6 +128,8 @@ pub struct GuardStats {
     pub refused: AtomicUsize,
     /// Requests refused (too large, malformed, too slow).
     pub rejected: AtomicUsize,
+    /// Connections closed to make room for new ones.
+    pub evicted: AtomicUsize,
 }
 
 /// Runs the accept loop until `stop` is set (then returns).
@@ -68,28 +140,40 @@ pub fn serve(
     stop: Arc<AtomicBool>,
 ) {
     let _ = listener.set_nonblocking(true);
+    let registry = Arc::new(Registry::default());
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((sock, _)) => {
                 let _ = sock.set_nonblocking(false);
                 let _ = sock.set_nodelay(true);
                 if stats.open.load(Ordering::Relaxed) >= cfg.max_connections {
-                    stats.refused.fetch_add(1, Ordering::Relaxed);
-                    let mut s = sock;
-                    let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-                    let _ = write_error(&mut s, 503, "too many connections; retry later", true);
-                    continue;
+                    if registry.evict_oldest_waiting() {
+                        // The evicted thread ends at once; the newcomer may
+                        // briefly make the count one over the limit.
+                        stats.evicted.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        stats.refused.fetch_add(1, Ordering::Relaxed);
+                        let mut s = sock;
+                        let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+                        let _ = write_error(&mut s, 503, "too many connections; retry later", true);
+                        continue;
+                    }
                 }
+                let Some(id) = registry.add(&sock) else {
+                    continue;
+                };
                 stats.open.fetch_add(1, Ordering::Relaxed);
-                let (cfg, stats2) = (cfg.clone(), stats.clone());
+                let (cfg, stats2, reg) = (cfg.clone(), stats.clone(), registry.clone());
                 let spawned = std::thread::Builder::new()
                     .name("pulsardb-conn".into())
                     .stack_size(256 << 10)
                     .spawn(move || {
-                        let _ = relay(sock, &cfg, &stats2);
+                        let _ = relay(sock, &cfg, &stats2, &reg, id);
+                        reg.remove(id);
                         stats2.open.fetch_sub(1, Ordering::Relaxed);
                     });
                 if spawned.is_err() {
+                    registry.remove(id);
                     stats.open.fetch_sub(1, Ordering::Relaxed);
                     crate::warn!("cannot start a connection thread; connection dropped");
                 }
@@ -149,22 +233,28 @@ enum HeadError {
 }
 
 /// Reads one request head, bounded in size and time.
-fn read_head(r: &mut BufReader<TcpStream>, idle: Duration) -> Result<Head, HeadError> {
+fn read_head(r: &mut BufReader<TcpStream>, cfg: &GuardConfig) -> Result<Head, HeadError> {
+    let (max_head, max_headers) = (cfg.max_head_bytes, cfg.max_headers);
     let mut raw = Vec::with_capacity(1024);
-    let mut started: Option<Instant> = None;
     let mut lines = 0usize;
-    let stream = r.get_ref().try_clone().map_err(|_| HeadError::Gone)?;
+    // Idle until the first byte of a request; from then on the whole head
+    // must arrive within `head_timeout`, however it trickles in (each read
+    // is armed with what is left, not just the gap between bytes).
+    let _ = r.get_ref().set_read_timeout(Some(cfg.idle_timeout));
+    match r.fill_buf() {
+        Ok([]) | Err(_) => return Err(HeadError::Gone),
+        Ok(_) => {}
+    }
+    let mut head = Timed {
+        r,
+        deadline: Instant::now() + cfg.head_timeout,
+        idle: cfg.head_timeout,
+    };
+    let mut started = false;
     loop {
-        let timeout = match started {
-            None => idle,
-            Some(t) => HEAD_TIMEOUT
-                .saturating_sub(t.elapsed())
-                .max(Duration::from_millis(1)),
-        };
-        let _ = stream.set_read_timeout(Some(timeout));
         let before = raw.len();
-        let room = MAX_HEAD_BYTES.saturating_sub(raw.len()) as u64 + 1;
-        let n = match r.by_ref().take(room).read_until(b'\n', &mut raw) {
+        let room = max_head.saturating_sub(raw.len()) as u64 + 1;
+        let n = match head.by_ref().take(room).read_until(b'\n', &mut raw) {
             Ok(n) => n,
             Err(e)
                 if matches!(
@@ -172,11 +262,13 @@ fn read_head(r: &mut BufReader<TcpStream>, idle: Duration) -> Result<Head, HeadE
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(if started.is_none() {
-                    HeadError::Gone
-                } else {
-                    HeadError::Reject(408, "request head not received in time".into())
-                });
+                return Err(HeadError::Reject(
+                    408,
+                    format!(
+                        "request head not received within {} s (http.head_timeout_seconds)",
+                        cfg.head_timeout.as_secs()
+                    ),
+                ));
             }
             Err(_) => return Err(HeadError::Gone),
         };
@@ -187,28 +279,28 @@ fn read_head(r: &mut BufReader<TcpStream>, idle: Duration) -> Result<Head, HeadE
                 HeadError::Reject(400, "connection closed inside the request head".into())
             });
         }
-        if started.is_none() {
+        if !started {
             // Tolerate blank lines before a request (RFC 9112 §2.2).
             if raw == b"\r\n" || raw == b"\n" {
                 raw.clear();
                 continue;
             }
-            started = Some(Instant::now());
+            started = true;
         }
-        if raw.len() > MAX_HEAD_BYTES {
+        if raw.len() > max_head {
             return Err(HeadError::Reject(
                 431,
-                format!("request head over {MAX_HEAD_BYTES} bytes"),
+                format!("request head over {max_head} bytes (http.max_header_bytes)"),
             ));
         }
         if !raw.ends_with(b"\n") {
             continue;
         }
         lines += 1;
-        if lines > MAX_HEADERS + 1 {
+        if lines > max_headers + 1 {
             return Err(HeadError::Reject(
                 431,
-                format!("more than {MAX_HEADERS} header lines"),
+                format!("more than {max_headers} header lines (http.max_headers)"),
             ));
         }
         let line = raw.get(before..).unwrap_or_default();
@@ -317,6 +409,42 @@ fn read_head(r: &mut BufReader<TcpStream>, idle: Duration) -> Result<Head, HeadE
     Ok(h)
 }
 
+/// The client's side of a request body: every read within the body's
+/// deadline (a client trickling its body in is cut off at it).
+struct Timed<'a> {
+    r: &'a mut BufReader<TcpStream>,
+    deadline: Instant,
+    idle: Duration,
+}
+
+impl Timed<'_> {
+    fn arm(&self) -> io::Result<()> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        let _ = self.r.get_ref().set_read_timeout(Some(left.min(self.idle)));
+        Ok(())
+    }
+}
+
+impl Read for Timed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.arm()?;
+        self.r.read(buf)
+    }
+}
+
+impl BufRead for Timed<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.arm()?;
+        self.r.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.r.consume(n);
+    }
+}
+
 /// Copies exactly `n` bytes.
 fn copy_exact(r: &mut impl Read, w: &mut impl Write, mut n: u64, buf: &mut [u8]) -> io::Result<()> {
     while n > 0 {
@@ -335,6 +463,18 @@ enum BodyError {
     TooLarge,
     Io,
     Malformed,
+    Slow,
+}
+
+fn body_error(e: &io::Error) -> BodyError {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    ) {
+        BodyError::Slow
+    } else {
+        BodyError::Io
+    }
 }
 
 /// Relays a chunked body, counting its payload against `max`.
@@ -350,7 +490,7 @@ fn copy_chunked(
         r.by_ref()
             .take(1024)
             .read_until(b'\n', &mut line)
-            .map_err(|_| BodyError::Io)?;
+            .map_err(|e| body_error(&e))?;
         if !line.ends_with(b"\n") {
             return Err(BodyError::Malformed);
         }
@@ -364,12 +504,12 @@ fn copy_chunked(
         w.write_all(&line).map_err(|_| BodyError::Io)?;
         if size == 0 {
             // Trailers, then the final CRLF.
-            for _ in 0..MAX_HEADERS {
+            for _ in 0..MAX_TRAILERS {
                 let mut t = Vec::new();
                 r.by_ref()
                     .take(8192)
                     .read_until(b'\n', &mut t)
-                    .map_err(|_| BodyError::Io)?;
+                    .map_err(|e| body_error(&e))?;
                 w.write_all(&t).map_err(|_| BodyError::Io)?;
                 if t == b"\r\n" || t == b"\n" || t.is_empty() {
                     return Ok(());
@@ -377,9 +517,9 @@ fn copy_chunked(
             }
             return Err(BodyError::Malformed);
         }
-        copy_exact(r, w, size, buf).map_err(|_| BodyError::Io)?;
+        copy_exact(r, w, size, buf).map_err(|e| body_error(&e))?;
         let mut crlf = [0u8; 2];
-        r.read_exact(&mut crlf).map_err(|_| BodyError::Io)?;
+        r.read_exact(&mut crlf).map_err(|e| body_error(&e))?;
         w.write_all(&crlf).map_err(|_| BodyError::Io)?;
     }
 }
@@ -400,9 +540,9 @@ fn relay_response(
         let before = head.len();
         let n = up
             .by_ref()
-            .take(MAX_HEAD_BYTES as u64)
+            .take(MAX_RESPONSE_HEAD as u64)
             .read_until(b'\n', &mut head)?;
-        if n == 0 || head.len() > MAX_HEAD_BYTES {
+        if n == 0 || head.len() > MAX_RESPONSE_HEAD {
             return Err(io::ErrorKind::InvalidData.into());
         }
         let line = String::from_utf8_lossy(head.get(before..).unwrap_or_default()).into_owned();
@@ -447,14 +587,23 @@ fn relay_response(
 }
 
 /// Serves one client connection.
-fn relay(sock: TcpStream, cfg: &GuardConfig, stats: &GuardStats) -> io::Result<()> {
+fn relay(
+    sock: TcpStream,
+    cfg: &GuardConfig,
+    stats: &GuardStats,
+    registry: &Registry,
+    id: u64,
+) -> io::Result<()> {
     let _ = sock.set_write_timeout(Some(cfg.idle_timeout));
     let mut client_w = sock.try_clone()?;
     let mut client = BufReader::with_capacity(16 << 10, sock);
     let mut upstream: Option<(BufReader<UnixStream>, UnixStream)> = None;
     let mut buf = vec![0u8; 64 << 10];
     loop {
-        let head = match read_head(&mut client, cfg.idle_timeout) {
+        registry.set_waiting(id, true);
+        let head = read_head(&mut client, cfg);
+        registry.set_waiting(id, false);
+        let head = match head {
             Ok(h) => h,
             Err(HeadError::Gone) => break,
             Err(HeadError::Reject(status, msg)) => {
@@ -486,9 +635,17 @@ fn relay(sock: TcpStream, cfg: &GuardConfig, stats: &GuardStats) -> io::Result<(
             client_w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
         }
         up_w.write_all(&head.raw)?;
-        let _ = client.get_ref().set_read_timeout(Some(cfg.idle_timeout));
+        let too_slow = format!(
+            "request body not received within {} s (http.body_timeout_seconds)",
+            cfg.body_timeout.as_secs()
+        );
+        let mut body = Timed {
+            r: &mut client,
+            deadline: Instant::now() + cfg.body_timeout,
+            idle: cfg.idle_timeout,
+        };
         if head.chunked {
-            match copy_chunked(&mut client, up_w, cfg.max_body_bytes, &mut buf) {
+            match copy_chunked(&mut body, up_w, cfg.max_body_bytes, &mut buf) {
                 Ok(()) => {}
                 Err(e) => {
                     stats.rejected.fetch_add(1, Ordering::Relaxed);
@@ -502,6 +659,7 @@ fn relay(sock: TcpStream, cfg: &GuardConfig, stats: &GuardStats) -> io::Result<(
                         ),
                         BodyError::Malformed => (400, "malformed chunked body".into()),
                         BodyError::Io => (400, "request body not received".into()),
+                        BodyError::Slow => (408, too_slow),
                     };
                     let _ = up_w.shutdown(Shutdown::Both);
                     let _ = write_error(&mut client_w, status, &msg, true);
@@ -509,9 +667,13 @@ fn relay(sock: TcpStream, cfg: &GuardConfig, stats: &GuardStats) -> io::Result<(
                 }
             }
         } else if let Some(n) = head.content_length
-            && copy_exact(&mut client, up_w, n, &mut buf).is_err()
+            && let Err(e) = copy_exact(&mut body, up_w, n, &mut buf)
         {
             let _ = up_w.shutdown(Shutdown::Both);
+            if matches!(body_error(&e), BodyError::Slow) {
+                stats.rejected.fetch_add(1, Ordering::Relaxed);
+                let _ = write_error(&mut client_w, 408, &too_slow, true);
+            }
             break;
         }
         up_w.flush()?;

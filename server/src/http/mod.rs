@@ -7,6 +7,7 @@
 //! tables now; for operators and benchmarks). Every error body is JSON
 //! `{"error": "..."}`.
 
+pub mod auth;
 pub mod guard;
 mod query;
 mod status;
@@ -232,11 +233,21 @@ pub fn parse_query_string(q: &str) -> Vec<(String, String)> {
 }
 
 fn route(engine: &Engine, req: &mut Req<'_>) -> Reply {
+    let access = match engine.config().auth.check(req) {
+        Ok(a) => a,
+        Err(r) => {
+            engine
+                .metrics
+                .auth_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return r;
+        }
+    };
     let m = &req.method;
     match req.path.as_str() {
         "/write" if *m == Method::Post => write::v1(engine, req),
         "/api/v2/write" if *m == Method::Post => write::v2(engine, req),
-        "/query" if matches!(m, Method::Get | Method::Post) => query::handle(engine, req),
+        "/query" if matches!(m, Method::Get | Method::Post) => query::handle(engine, req, access),
         "/ping" if matches!(m, Method::Get | Method::Head) => status::ping(req),
         "/health" if matches!(m, Method::Get | Method::Head) => status::health(engine),
         "/metrics" if *m == Method::Get => status::metrics(engine),
@@ -316,8 +327,12 @@ impl Http {
         let mut threads = Vec::new();
         {
             let gcfg = guard::GuardConfig {
-                max_connections: (cfg.workers * 32).max(64),
+                max_connections: cfg.max_connections,
                 max_body_bytes: cfg.max_body_bytes,
+                max_head_bytes: cfg.max_header_bytes,
+                max_headers: cfg.max_headers,
+                head_timeout: Duration::from_secs(cfg.head_timeout_seconds),
+                body_timeout: Duration::from_secs(cfg.body_timeout_seconds),
                 idle_timeout: Duration::from_secs(cfg.idle_timeout_seconds),
                 upstream: socket.clone(),
             };

@@ -21,13 +21,15 @@ use pulsardb_core::query::{Acc, SeriesData};
 use pulsardb_core::{Aggregation, Query, Value};
 use serde_json::{Map, Value as Json, json};
 
+use super::auth::Access;
+
 use super::write::engine_reply;
 use super::{Reply, Req};
 use crate::engine::Engine;
 
-pub fn handle(engine: &Engine, req: &mut Req<'_>) -> Reply {
+pub fn handle(engine: &Engine, req: &mut Req<'_>, access: Access) -> Reply {
     let t0 = Instant::now();
-    let reply = dispatch(engine, req);
+    let reply = dispatch(engine, req, access);
     let m = &engine.metrics;
     m.queries.fetch_add(1, Ordering::Relaxed);
     if reply.status() >= 400 {
@@ -37,7 +39,7 @@ pub fn handle(engine: &Engine, req: &mut Req<'_>) -> Reply {
     reply
 }
 
-fn dispatch(engine: &Engine, req: &mut Req<'_>) -> Reply {
+fn dispatch(engine: &Engine, req: &mut Req<'_>, access: Access) -> Reply {
     let max = engine.config().max_body_bytes;
     let ct = req.content_type();
     let mut params = req.params.clone();
@@ -51,6 +53,9 @@ fn dispatch(engine: &Engine, req: &mut Req<'_>) -> Reply {
         // and the InfluxQL in the URL).
         let has_q = params.iter().any(|(k, _)| k == "q");
         if ct == "application/json" && !has_q && !body.iter().all(u8::is_ascii_whitespace) {
+            if !access.can_read() {
+                return Reply::error(403, "this token may not read (scope \"write\")");
+            }
             return json_query(engine, &body);
         }
         if ct == "application/x-www-form-urlencoded" || (ct.is_empty() && !body.is_empty()) {
@@ -58,7 +63,7 @@ fn dispatch(engine: &Engine, req: &mut Req<'_>) -> Reply {
         }
     }
     match params.iter().find(|(k, _)| k == "q") {
-        Some((_, q)) => crate::influxql::http::run(engine, req, &params, q),
+        Some((_, q)) => crate::influxql::http::run(engine, req, access, &params, q),
         None => Reply::error(
             400,
             "missing query: send InfluxQL in q= or a JSON query body with Content-Type: application/json",

@@ -19,16 +19,23 @@ pub fn health(engine: &Engine) -> Reply {
     let g = engine.gauges();
     let failure = engine.failure();
     let ok = failure.is_none();
+    let full = g.storage_full || g.disk_full;
+    let message = match (&failure, full) {
+        (Some(f), _) => f.clone(),
+        (None, true) => "ready for queries; writes refused for lack of space".into(),
+        (None, false) => "ready for queries and writes".into(),
+    };
     let body = serde_json::json!({
         "name": "pulsardb",
-        "message": failure.clone().unwrap_or_else(|| "ready for queries and writes".into()),
-        "status": if ok { "pass" } else { "fail" },
+        "message": message,
+        "status": if !ok { "fail" } else if full { "warn" } else { "pass" },
         "version": env!("CARGO_PKG_VERSION"),
         "commit": "",
         "checks": [],
         "uptime_seconds": engine.uptime().as_secs(),
         "store": {
-            "writable": ok,
+                        "writable": ok && !full,
+            "disk_full": g.disk_full,
             "series": g.series,
             "tables": g.tables,
             "memtable_bytes": g.memtable_bytes,

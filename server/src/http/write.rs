@@ -69,7 +69,12 @@ fn write_lines(engine: &Engine, db: &str, body: &[u8], precision: Precision) -> 
     let mut batch = WriteBatch::new();
     let mut line_of: Vec<usize> = Vec::new();
     let mut errors: Vec<(usize, String)> = Vec::new();
-    let mut lines = Lines::new(body, precision);
+    let cfg = engine.config();
+    let mut lines = Lines::new(body, precision).with_limits(pulsardb_core::lineproto::Limits {
+        max_line_bytes: cfg.max_line_bytes,
+        max_tags: cfg.limits.max_tags_per_point,
+        max_fields: cfg.limits.max_fields_per_point,
+    });
     let mut line = Line::new();
     let mut scratch = (Vec::new(), Vec::new());
     while let Some(r) = lines.next_into(&mut line) {

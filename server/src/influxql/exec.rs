@@ -17,6 +17,8 @@ pub struct Ctx<'a> {
     pub now: i64,
     /// Whether the request came by POST (write statements need it).
     pub post: bool,
+    /// What the request's token allows.
+    pub access: crate::http::auth::Access,
 }
 
 impl Ctx<'_> {
@@ -118,6 +120,16 @@ fn one_column(name: &str, column: &str, values: Vec<String>) -> Vec<Series> {
 pub fn execute(ctx: &Ctx<'_>, id: usize, stmt: &Statement) -> StatementResult {
     let r = if stmt.is_write() && !ctx.post {
         Err(format!("{} must be sent with POST", statement_name(stmt)))
+    } else if stmt.is_write() && !ctx.access.can_write() {
+        Err(format!(
+            "error authorizing query: not authorized to execute {}: the token's scope is \"read\"",
+            statement_name(stmt)
+        ))
+    } else if !stmt.is_write() && !ctx.access.can_read() {
+        Err(format!(
+            "error authorizing query: not authorized to execute {}: the token's scope is \"write\"",
+            statement_name(stmt)
+        ))
     } else {
         run(ctx, stmt)
     };

@@ -8,7 +8,13 @@ use crate::engine::Engine;
 use crate::http::{Reply, Req};
 
 /// Runs the statements in `q`.
-pub fn run(engine: &Engine, req: &Req<'_>, params: &[(String, String)], q: &str) -> Reply {
+pub fn run(
+    engine: &Engine,
+    req: &Req<'_>,
+    access: crate::http::auth::Access,
+    params: &[(String, String)],
+    q: &str,
+) -> Reply {
     let param = |k: &str| params.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
     let epoch = match Epoch::parse(param("epoch")) {
         Ok(e) => e,
@@ -26,6 +32,7 @@ pub fn run(engine: &Engine, req: &Req<'_>, params: &[(String, String)], q: &str)
         db: param("db").filter(|d| !d.is_empty()).map(str::to_string),
         now: crate::time::now_ns(),
         post: req.method == tiny_http::Method::Post,
+        access,
     };
     let results: Vec<StatementResult> = statements
         .iter()

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# ARM builds and emulated tests, as CI runs them (called by scripts/test.sh;
+# run alone after ./scripts/setup.sh):
+#   - the server for the gateways (armv7, aarch64 glibc and static musl),
+#     with the `device` profile, and the size table;
+#   - the core's tests under qemu-arm (32-bit ARMv7);
+#   - the HTTP scenarios against the armv7 server under qemu-arm;
+#   - the Cortex-M4 firmware under qemu-system-arm, and its defmt build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { echo; echo "=== $* ==="; }
+
+ARMV7=armv7-unknown-linux-gnueabihf
+GATEWAYS="$ARMV7 aarch64-unknown-linux-gnu aarch64-unknown-linux-musl"
+
+step "server for the gateways (profile device)"
+for t in $GATEWAYS; do
+    cargo build --profile device -p pulsardb-server --target "$t"
+done
+
+step "core tests on armv7 under qemu-arm"
+# The exhaustive simulations keep their full size; the random ones are
+# trimmed to fit CI (they ran in full natively above).
+PULSARDB_RANDOM_CUTS=2000 PULSARDB_MODEL_SEQUENCES=300 \
+    cargo test --target "$ARMV7" -p pulsardb-core --all-features -- --nocapture
+
+step "HTTP scenarios against the armv7 server under qemu-arm"
+PULSARDB_BIN="target/$ARMV7/device/pulsardb" \
+PULSARDB_RUNNER="qemu-arm -L /usr/arm-linux-gnueabihf" \
+    cargo test -p pulsardb-tests --test scenarios -- --nocapture
+
+step "Cortex-M4 firmware under qemu-system-arm (mps2-an386)"
+(
+    cd boards/qemu-mps2-an386
+    out=target/thumbv7em-none-eabihf/release
+    timeout 600 cargo run --release
+    echo "firmware exit status: 0"
+    cp "$out/pulsardb-fw" "$out/pulsardb-fw-plain.elf"
+    cargo build --release --features defmt
+    cp "$out/pulsardb-fw" "$out/pulsardb-fw-defmt.elf"
+)
+
+step "sizes"
+./scripts/sizes.sh

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Prints the size table (README): the stripped server per gateway target
+# (profile device) and the firmware's code (.text + .rodata), without and
+# with defmt. Build first (scripts/cross.sh does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "| artifact | target | size |"
+echo "|---|---|---:|"
+for t in armv7-unknown-linux-gnueabihf aarch64-unknown-linux-gnu aarch64-unknown-linux-musl; do
+    f="target/$t/device/pulsardb"
+    [ -f "$f" ] || continue
+    awk -v t="$t" -v b="$(stat -c %s "$f")" \
+        'BEGIN { printf "| pulsardb server, stripped | %s | %.2f MiB (%d bytes) |\n", t, b / 1048576, b }'
+done
+fw=boards/qemu-mps2-an386/target/thumbv7em-none-eabihf/release
+for v in plain defmt; do
+    f="$fw/pulsardb-fw-$v.elf"
+    [ -f "$f" ] || continue
+    arm-none-eabi-size -A "$f" | awk -v v="$v" '
+        $1 == ".text" { t = $2 } $1 == ".rodata" { r = $2 }
+        END { printf "| firmware code (.text + .rodata), %s | thumbv7em-none-eabihf | %.1f KiB (%d bytes) |\n",
+                     (v == "plain" ? "without defmt" : "with defmt"), (t + r) / 1024, t + r }'
+done
