@@ -158,6 +158,8 @@ fn cfg() -> DbConfig {
         memtable_bytes: 1500,
         window_ns: WINDOW * STEP,
         max_tables_per_window: 2,
+        max_merge_inputs: 3,
+        chunk_points: 32,
         store: StoreConfig {
             alloc_policy: POLICY.get(),
             ..StoreConfig::default()

@@ -471,6 +471,15 @@ fn random_sequences_match_a_btreemap_oracle() {
         let cfg = DbConfig {
             memtable_bytes: 2048 + r.below(16 << 10) as usize,
             window_ns: (20 + r.below(100) as i64) * step,
+            // Small chunks and merges of few tables (firmware settings)
+            // half of the time.
+            chunk_points: if r.chance(50) {
+                16 + r.below(64) as usize
+            } else {
+                1024
+            },
+            max_merge_inputs: 2 + r.below(6) as usize,
+            query_batch_series: 1 + r.below(4) as usize,
             ..DbConfig::default()
         };
         let mut db = Db::create(RamDevice::new(small_geo()), cfg).expect("create");

@@ -147,21 +147,31 @@ fn connections_beyond_the_limit_evict_idle_ones_or_get_503() {
     let dir = TempDir::new("conns");
     let s = Server::start(
         &dir.0,
-        Some(r#"{"http": {"max_connections": 8, "idle_timeout_seconds": 30, "body_timeout_seconds": 30}}"#),
+        Some(
+            r#"{"http": {"max_connections": 8, "idle_timeout_seconds": 30, "body_timeout_seconds": 30}}"#,
+        ),
     );
     // 8 idle keep-alive connections: a newcomer evicts the oldest.
     let mut idle = Vec::new();
     for _ in 0..8 {
         let mut c = connect(&s);
-        c.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        c.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
         let mut r = BufReader::new(c.try_clone().unwrap());
         assert_eq!(read_response(&mut r).unwrap().status, 204);
         idle.push((c, r));
     }
-    assert_eq!(s.req("GET", "/ping", &[], b"").status, 204, "served by evicting");
+    assert_eq!(
+        s.req("GET", "/ping", &[], b"").status,
+        204,
+        "served by evicting"
+    );
     let (mut first, mut first_r) = idle.remove(0);
     let _ = first.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(read_response(&mut first_r).is_err(), "the oldest idle connection was closed");
+    assert!(
+        read_response(&mut first_r).is_err(),
+        "the oldest idle connection was closed"
+    );
     drop(idle);
     std::thread::sleep(Duration::from_millis(300));
     // 8 connections busy inside a request (half a body sent): a newcomer
@@ -169,8 +179,10 @@ fn connections_beyond_the_limit_evict_idle_ones_or_get_503() {
     let mut busy = Vec::new();
     for _ in 0..8 {
         let mut c = connect(&s);
-        c.write_all(b"POST /write?db=pulsardb HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nm v=1")
-            .unwrap();
+        c.write_all(
+            b"POST /write?db=pulsardb HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nm v=1",
+        )
+        .unwrap();
         busy.push(c);
     }
     std::thread::sleep(Duration::from_millis(300));

@@ -51,6 +51,7 @@ pub struct CompactionJob {
     out_id: u64,
     level: u8,
     block_size: u32,
+    chunk_points: usize,
     output: Option<TableEntry>,
     /// Written, and nothing was left: the inputs are removed, no output.
     empty: bool,
@@ -100,7 +101,8 @@ impl CompactionJob {
                 tombs,
             });
         }
-        let mut w = TableWriter::new(self.out_id, self.block_size);
+        let mut w =
+            TableWriter::new(self.out_id, self.block_size).with_chunk_points(self.chunk_points);
         let r = merge(dev, src, &mut ins, &mut w, &mut self.points_in);
         let r = r.and_then(|()| w.finish(dev, src));
         match r {
@@ -160,8 +162,9 @@ fn merge<D: BlockDevice, S: BlockSource>(
 ) -> Result<(), Error<D::Error>> {
     let mut scratch = ChunkScratch::default();
     let mut heads: Vec<Option<Head>> = (0..ins.len()).map(|_| None).collect();
-    let mut out_ts: Vec<i64> = Vec::with_capacity(crate::codec::MAX_CHUNK_POINTS);
-    let mut out_bits: Vec<u64> = Vec::with_capacity(crate::codec::MAX_CHUNK_POINTS);
+    let chunk = w.chunk_points();
+    let mut out_ts: Vec<i64> = Vec::with_capacity(chunk);
+    let mut out_bits: Vec<u64> = Vec::with_capacity(chunk);
     // Bounded: every round consumes one series from at least one input.
     loop {
         for i in ins.iter_mut() {
@@ -252,7 +255,7 @@ fn merge<D: BlockDevice, S: BlockSource>(
             if !deleted {
                 out_ts.push(t);
                 out_bits.push(bit);
-                if out_ts.len() == crate::codec::MAX_CHUNK_POINTS {
+                if out_ts.len() == chunk {
                     w.push(dev, src, sid, ty, &out_ts, &out_bits)?;
                     out_ts.clear();
                     out_bits.clear();
@@ -317,18 +320,28 @@ impl<D: BlockDevice> Db<D> {
         for t in &self.tables {
             windows.entry(t.entry.window_start).or_default().push(t);
         }
-        // The window and level with the most tables beyond the limit.
-        let mut crowded: Option<(usize, i64, u8)> = None;
+        for ts in windows.values_mut() {
+            ts.sort_by_key(|t| t.entry.id);
+        }
+        // The longest run of same-level tables (consecutive by id within the
+        // window) beyond the limit: a merge takes a run, so no table outside
+        // it has an id between its inputs'.
+        let mut crowded: Option<(usize, i64, usize)> = None;
         for (&start, ts) in &windows {
-            let mut levels: alloc::collections::BTreeMap<u8, usize> =
-                alloc::collections::BTreeMap::new();
-            for t in ts {
-                *levels.entry(t.entry.level).or_default() += 1;
-            }
-            for (&level, &n) in &levels {
-                if n > self.cfg.max_tables_per_window && crowded.is_none_or(|c| n > c.0) {
-                    crowded = Some((n, start, level));
+            let mut i = 0;
+            while let Some(first) = ts.get(i) {
+                let level = first.entry.level;
+                let run = ts
+                    .get(i..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|t| t.entry.level == level)
+                    .count()
+                    .max(1);
+                if run > self.cfg.max_tables_per_window && crowded.is_none_or(|c| run > c.0) {
+                    crowded = Some((run, start, i));
                 }
+                i += run;
             }
         }
         let closed = || {
@@ -354,14 +367,18 @@ impl<D: BlockDevice> Db<D> {
                 })
                 .map(|(&k, _)| k)
         };
-        let (pick, only_level) = match crowded {
-            Some((_, start, level)) => (start, Some(level)),
-            None => (closed().or_else(purge)?, None),
+        let (pick, from) = match crowded {
+            Some((_, start, at)) => (start, at),
+            None => (closed().or_else(purge)?, 0),
         };
+        // At most `max_merge_inputs`, the oldest first: each input holds a
+        // decoded chunk and an index page while merging.
+        let run_len = crowded.map_or(usize::MAX, |c| c.0);
         let inputs: Vec<Arc<TableReader>> = windows
             .get(&pick)?
             .iter()
-            .filter(|t| only_level.is_none_or(|l| t.entry.level == l))
+            .skip(from)
+            .take(run_len.min(self.cfg.max_merge_inputs.max(2)))
             .map(|t| Arc::clone(t))
             .collect();
         let level = inputs
@@ -381,6 +398,7 @@ impl<D: BlockDevice> Db<D> {
             out_id,
             level,
             block_size: self.store.geometry().block_size,
+            chunk_points: self.cfg.chunk_points,
             output: None,
             empty: false,
             taken: Vec::new(),

@@ -35,6 +35,7 @@ pub struct FlushJob {
     window_ns: i64,
     first_id: u64,
     block_size: u32,
+    chunk_points: usize,
     tables: Vec<TableEntry>,
     /// Blocks taken so far (released if the job is abandoned).
     taken: Vec<Extent>,
@@ -66,8 +67,9 @@ impl FlushJob {
         for (k, &w) in self.windows.iter().enumerate() {
             let id = self.first_id + k as u64;
             let end = w.saturating_add(self.window_ns.max(1));
-            let mut tw =
-                TableWriter::new(id, self.block_size).with_effort(crate::codec::Effort::Fast);
+            let mut tw = TableWriter::new(id, self.block_size)
+                .with_effort(crate::codec::Effort::Fast)
+                .with_chunk_points(self.chunk_points);
             let r = (|| {
                 for s in self.frozen.series() {
                     let ts = s.timestamps();
@@ -190,6 +192,7 @@ impl<D: BlockDevice> Db<D> {
             window_ns,
             first_id,
             block_size: self.store.geometry().block_size,
+            chunk_points: self.cfg.chunk_points,
             tables: Vec::new(),
             taken: Vec::new(),
             written: false,

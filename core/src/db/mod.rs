@@ -66,8 +66,18 @@ pub struct DbConfig {
     pub max_query_windows: usize,
     /// Catalog segments are merged into one beyond this many.
     pub max_catalog_segments: usize,
-    /// A window with more tables than this is compacted.
+    /// A window with more tables than this (of one level) is compacted.
     pub max_tables_per_window: usize,
+    /// Most tables one compaction merges (each holds a decoded chunk and an
+    /// index page in memory while merging).
+    pub max_merge_inputs: usize,
+    /// Points per table chunk (16 to 1,024): the unit of decoding, so also
+    /// of the memory a read or merge needs per series and input.
+    pub chunk_points: usize,
+    /// A query reads the chunk lists of this many series at a time (each
+    /// table's index is read once per batch; the lists take about 150 bytes
+    /// a chunk).
+    pub query_batch_series: usize,
 }
 
 impl Default for DbConfig {
@@ -82,6 +92,9 @@ impl Default for DbConfig {
             max_query_windows: 1_000_000,
             max_catalog_segments: 8,
             max_tables_per_window: 4,
+            max_merge_inputs: 32,
+            chunk_points: crate::codec::MAX_CHUNK_POINTS,
+            query_batch_series: 256,
         }
     }
 }

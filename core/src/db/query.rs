@@ -52,6 +52,7 @@ pub struct Prepared {
     tables: Vec<Arc<TableReader>>,
     tombstones: Vec<crate::manifest::Tombstone>,
     max_windows: usize,
+    batch_series: usize,
 }
 
 struct Chunks<'a, D: BlockDevice> {
@@ -97,6 +98,7 @@ impl<D: BlockDevice> Db<D> {
                 .collect(),
             tombstones: self.tombstones.clone(),
             max_windows: self.cfg.max_query_windows,
+            batch_series: self.cfg.query_batch_series,
         };
         let Some(dbi) = self.catalog.db(&q.db) else {
             return Err(Error::DatabaseNotFound);
@@ -165,37 +167,12 @@ impl Prepared {
     /// Computes the answer, reading tables through `dev`.
     pub fn execute<D: BlockDevice>(self, dev: &mut D) -> Result<QueryResult, Error<D::Error>> {
         let q = &self.q;
-        // Chunks of every selected series in every table, index pages read once.
-        let mut order: Vec<usize> = (0..self.series.len()).collect();
-        order.sort_unstable_by_key(|&i| self.series.get(i).map_or(0, |s| s.id));
-        let ids: Vec<SeriesId> = order
-            .iter()
-            .filter_map(|&i| self.series.get(i).map(|s| s.id))
-            .collect();
-        let mut chunks: Vec<Vec<(usize, ChunkMeta)>> =
-            (0..self.series.len()).map(|_| Vec::new()).collect();
-        for (ti, t) in self.tables.iter().enumerate() {
-            t.chunks_of(dev, &ids, |pos, ty, m| {
-                let Some(&si) = order.get(pos) else {
-                    return Ok(());
-                };
-                if self.series.get(si).is_some_and(|s| s.ty != ty) {
-                    // The table and the catalog disagree on the series' type.
-                    return Err(Error::Corrupted(crate::error::Corruption {
-                        what: "table index (field type differs from the catalog)",
-                        block: t.entry.extents.first().map_or(0, |e| e.start),
-                        offset: 0,
-                    }));
-                }
-                if m.max_ts >= q.start_ns
-                    && m.min_ts <= q.end_ns
-                    && let Some(v) = chunks.get_mut(si)
-                {
-                    v.push((ti, m));
-                }
-                Ok(())
-            })?;
-        }
+        let n = self.series.len();
+        // Chunk lists of the series being answered: a batch of series at a
+        // time (each table's index pages are read once per batch), so the
+        // memory they take is bounded whatever the query selects.
+        let batch = self.batch_series.max(1);
+        let mut chunks: Vec<Vec<(usize, ChunkMeta)>> = (0..n).map(|_| Vec::new()).collect();
         let mut src = Chunks {
             dev,
             tables: &self.tables,
@@ -208,116 +185,154 @@ impl Prepared {
         // Groups for aggregates: (group tags, field) → windows.
         let mut groups: BTreeMap<GroupKey, GroupWindows> = BTreeMap::new();
         let no_dels: Vec<(i64, i64)> = Vec::new();
-        for (si, s) in self.series.iter().enumerate() {
-            // Deleted ranges of this series, per older source.
-            let dels = |max_lsn: u64| -> Vec<(i64, i64)> {
-                self.tombstones
-                    .iter()
-                    .filter(|t| t.lsn > max_lsn && t.series.binary_search(&s.id).is_ok())
-                    .map(|t| (t.min_ts, t.max_ts))
-                    .collect()
-            };
-            let table_dels: Vec<Vec<(i64, i64)>> = if self.tombstones.is_empty() {
-                Vec::new()
-            } else {
-                self.tables.iter().map(|t| dels(t.entry.max_lsn)).collect()
-            };
-            let frozen_dels: Vec<Vec<(i64, i64)>> = if self.tombstones.is_empty() {
-                Vec::new()
-            } else {
-                self.frozen.iter().map(|f| dels(f.max_lsn)).collect()
-            };
-            let mut pieces: Vec<Piece<'_>> = Vec::new();
-            for (ti, m) in chunks.get(si).map(Vec::as_slice).unwrap_or_default() {
-                let rank = self.tables.get(*ti).map_or(0, |t| t.entry.id);
-                pieces.push(Piece {
-                    rank,
-                    min_ts: m.min_ts,
-                    max_ts: m.max_ts,
-                    kind: PieceKind::Chunk {
-                        table: *ti,
-                        meta: *m,
-                    },
-                    deleted: table_dels.get(*ti).map_or(&no_dels[..], Vec::as_slice),
-                });
-            }
-            for (fi, f) in self.frozen.iter().enumerate() {
-                if let Some(b) = f.get(s.idx) {
-                    // Frozen memtables rank above every table, newest highest.
-                    mem_pieces(
-                        active_rank - n_frozen + fi as u64,
-                        b.timestamps(),
-                        b.values(),
-                        MAX_CHUNK_POINTS,
-                        frozen_dels.get(fi).map_or(&no_dels[..], Vec::as_slice),
-                        &mut pieces,
-                    );
-                }
-            }
-            if let Some((t, b)) = self.active.get(si) {
-                // Deletes were applied to the active memtable directly.
-                mem_pieces(active_rank, t, b, MAX_CHUNK_POINTS, &no_dels, &mut pieces);
-            }
-            match &q.aggregation {
-                None => {
-                    let mut out = Vec::new();
-                    let mut sink = Sink::Raw {
-                        out: &mut out,
-                        limit: q.limit.unwrap_or(usize::MAX),
+        for lo in (0..n).step_by(batch) {
+            let hi = (lo + batch).min(n);
+            let mut order: Vec<usize> = (lo..hi).collect();
+            order.sort_unstable_by_key(|&i| self.series.get(i).map_or(0, |s| s.id));
+            let ids: Vec<SeriesId> = order
+                .iter()
+                .filter_map(|&i| self.series.get(i).map(|s| s.id))
+                .collect();
+            for (ti, t) in self.tables.iter().enumerate() {
+                t.chunks_of(&mut *src.dev, &ids, |pos, ty, m| {
+                    let Some(&si) = order.get(pos) else {
+                        return Ok(());
                     };
-                    run_series(
-                        &mut pieces,
-                        s.ty,
-                        q.start_ns,
-                        q.end_ns,
-                        &mut sink,
-                        &mut src,
-                        &mut stats,
-                    )
-                    .map_err(merge_err)?;
-                    if !out.is_empty() {
-                        result.series.push(ResultSeries {
-                            measurement: s.measurement.clone(),
-                            tags: s.tags.clone(),
-                            field: s.field.clone(),
-                            ty: s.ty,
-                            data: SeriesData::Raw(out),
-                        });
+                    if self.series.get(si).is_some_and(|s| s.ty != ty) {
+                        // The table and the catalog disagree on the series' type.
+                        return Err(Error::Corrupted(crate::error::Corruption {
+                            what: "table index (field type differs from the catalog)",
+                            block: t.entry.extents.first().map_or(0, |e| e.start),
+                            offset: 0,
+                        }));
+                    }
+                    if m.max_ts >= q.start_ns
+                        && m.min_ts <= q.end_ns
+                        && let Some(v) = chunks.get_mut(si)
+                    {
+                        v.push((ti, m));
+                    }
+                    Ok(())
+                })?;
+            }
+            for si in lo..hi {
+                let Some(s) = self.series.get(si) else {
+                    continue;
+                };
+                // Deleted ranges of this series, per older source.
+                let dels = |max_lsn: u64| -> Vec<(i64, i64)> {
+                    self.tombstones
+                        .iter()
+                        .filter(|t| t.lsn > max_lsn && t.series.binary_search(&s.id).is_ok())
+                        .map(|t| (t.min_ts, t.max_ts))
+                        .collect()
+                };
+                let table_dels: Vec<Vec<(i64, i64)>> = if self.tombstones.is_empty() {
+                    Vec::new()
+                } else {
+                    self.tables.iter().map(|t| dels(t.entry.max_lsn)).collect()
+                };
+                let frozen_dels: Vec<Vec<(i64, i64)>> = if self.tombstones.is_empty() {
+                    Vec::new()
+                } else {
+                    self.frozen.iter().map(|f| dels(f.max_lsn)).collect()
+                };
+                let mut pieces: Vec<Piece<'_>> = Vec::new();
+                for (ti, m) in chunks.get(si).map(Vec::as_slice).unwrap_or_default() {
+                    let rank = self.tables.get(*ti).map_or(0, |t| t.entry.id);
+                    pieces.push(Piece {
+                        rank,
+                        min_ts: m.min_ts,
+                        max_ts: m.max_ts,
+                        kind: PieceKind::Chunk {
+                            table: *ti,
+                            meta: m,
+                        },
+                        deleted: table_dels.get(*ti).map_or(&no_dels[..], Vec::as_slice),
+                    });
+                }
+                for (fi, f) in self.frozen.iter().enumerate() {
+                    if let Some(b) = f.get(s.idx) {
+                        // Frozen memtables rank above every table, newest highest.
+                        mem_pieces(
+                            active_rank - n_frozen + fi as u64,
+                            b.timestamps(),
+                            b.values(),
+                            MAX_CHUNK_POINTS,
+                            frozen_dels.get(fi).map_or(&no_dels[..], Vec::as_slice),
+                            &mut pieces,
+                        );
                     }
                 }
-                Some(a) => {
-                    let mut windows = BTreeMap::new();
-                    let mut sink = Sink::Windows {
-                        window_ns: a.window_ns,
-                        offset_ns: a.offset_ns,
-                        out: &mut windows,
-                        max_windows: self.max_windows,
-                    };
-                    run_series(
-                        &mut pieces,
-                        s.ty,
-                        q.start_ns,
-                        q.end_ns,
-                        &mut sink,
-                        &mut src,
-                        &mut stats,
-                    )
-                    .map_err(merge_err)?;
-                    if windows.is_empty() {
-                        continue;
+                if let Some((t, b)) = self.active.get(si) {
+                    // Deletes were applied to the active memtable directly.
+                    mem_pieces(active_rank, t, b, MAX_CHUNK_POINTS, &no_dels, &mut pieces);
+                }
+                match &q.aggregation {
+                    None => {
+                        let mut out = Vec::new();
+                        let mut sink = Sink::Raw {
+                            out: &mut out,
+                            limit: q.limit.unwrap_or(usize::MAX),
+                        };
+                        run_series(
+                            &mut pieces,
+                            s.ty,
+                            q.start_ns,
+                            q.end_ns,
+                            &mut sink,
+                            &mut src,
+                            &mut stats,
+                        )
+                        .map_err(merge_err)?;
+                        if !out.is_empty() {
+                            result.series.push(ResultSeries {
+                                measurement: s.measurement.clone(),
+                                tags: s.tags.clone(),
+                                field: s.field.clone(),
+                                ty: s.ty,
+                                data: SeriesData::Raw(out),
+                            });
+                        }
                     }
-                    let g = groups
-                        .entry((s.group.clone(), s.field.clone()))
-                        .or_insert_with(|| (s.measurement.clone(), s.ty, BTreeMap::new()));
-                    for (w, acc) in windows {
-                        match g.2.get_mut(&w) {
-                            Some(x) => x.merge(&acc),
-                            None => {
-                                g.2.insert(w, acc);
+                    Some(a) => {
+                        let mut windows = BTreeMap::new();
+                        let mut sink = Sink::Windows {
+                            window_ns: a.window_ns,
+                            offset_ns: a.offset_ns,
+                            out: &mut windows,
+                            max_windows: self.max_windows,
+                        };
+                        run_series(
+                            &mut pieces,
+                            s.ty,
+                            q.start_ns,
+                            q.end_ns,
+                            &mut sink,
+                            &mut src,
+                            &mut stats,
+                        )
+                        .map_err(merge_err)?;
+                        if windows.is_empty() {
+                            continue;
+                        }
+                        let g = groups
+                            .entry((s.group.clone(), s.field.clone()))
+                            .or_insert_with(|| (s.measurement.clone(), s.ty, BTreeMap::new()));
+                        for (w, acc) in windows {
+                            match g.2.get_mut(&w) {
+                                Some(x) => x.merge(&acc),
+                                None => {
+                                    g.2.insert(w, acc);
+                                }
                             }
                         }
                     }
                 }
+            }
+            // Done with this batch's chunk lists.
+            for v in chunks.get_mut(lo..hi).unwrap_or_default() {
+                *v = Vec::new();
             }
         }
         for ((tags, field), (measurement, ty, windows)) in groups {

@@ -28,8 +28,8 @@ pub enum PieceKind<'a> {
     Chunk {
         /// Which table (index into the caller's list).
         table: usize,
-        /// The chunk.
-        meta: ChunkMeta,
+        /// The chunk (borrowed from the caller's chunk list).
+        meta: &'a ChunkMeta,
     },
 }
 
@@ -232,7 +232,7 @@ pub fn run_series<C: ChunkSource>(
                 PieceKind::Chunk { table, meta } => {
                     ts.clear();
                     bits.clear();
-                    src.decode(table, ty, &meta, &mut ts, &mut bits)
+                    src.decode(table, ty, meta, &mut ts, &mut bits)
                         .map_err(MergeError::Source)?;
                     stats.decoded += 1;
                     for (&x, &y) in ts.iter().zip(&bits) {

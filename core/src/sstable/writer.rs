@@ -36,6 +36,8 @@ pub struct TableSummary {
 pub struct TableWriter {
     /// How hard the value codecs work.
     effort: codec::Effort,
+    /// Points per chunk (at most `codec::MAX_CHUNK_POINTS`).
+    chunk_points: usize,
     table_id: u64,
     stream: StreamWriter,
     page: Vec<u8>,
@@ -72,6 +74,19 @@ fn misuse<E>(what: &'static str) -> Error<E> {
 }
 
 impl TableWriter {
+    /// Sets the points per chunk (16 to `codec::MAX_CHUNK_POINTS`): smaller
+    /// chunks need less memory to write and read, larger ones compress
+    /// better.
+    pub fn with_chunk_points(mut self, n: usize) -> Self {
+        self.chunk_points = n.clamp(16, codec::MAX_CHUNK_POINTS);
+        self
+    }
+
+    /// Points per chunk.
+    pub fn chunk_points(&self) -> usize {
+        self.chunk_points
+    }
+
     /// Sets how hard the value codecs work (flushes write fast, knowing a
     /// compaction will rewrite the table with the best effort).
     pub fn with_effort(mut self, effort: codec::Effort) -> Self {
@@ -83,6 +98,7 @@ impl TableWriter {
     pub fn new(table_id: u64, block_size: u32) -> Self {
         Self {
             effort: codec::Effort::Best,
+            chunk_points: codec::MAX_CHUNK_POINTS,
             table_id,
             stream: StreamWriter::new(block_size),
             page: Vec::with_capacity(PAGE_TARGET * 2),
@@ -95,8 +111,8 @@ impl TableWriter {
             cur: None,
             last_id: None,
             last_ts: None,
-            pend_ts: Vec::with_capacity(codec::MAX_CHUNK_POINTS),
-            pend_bits: Vec::with_capacity(codec::MAX_CHUNK_POINTS),
+            pend_ts: Vec::new(),
+            pend_bits: Vec::new(),
             pages: Vec::new(),
             chunk: Vec::new(),
             f64s: Vec::new(),
@@ -178,7 +194,7 @@ impl TableWriter {
             self.last_ts = Some(t);
             self.pend_ts.push(t);
             self.pend_bits.push(b);
-            if self.pend_ts.len() == codec::MAX_CHUNK_POINTS {
+            if self.pend_ts.len() >= self.chunk_points {
                 self.write_pending(dev, src, ty)?;
             }
         }
