@@ -210,6 +210,11 @@ impl Prepared {
                         && m.min_ts <= q.end_ns
                         && let Some(v) = chunks.get_mut(si)
                     {
+                        // Grow by a quarter, not double: on a small heap the
+                        // list is the largest thing a query holds.
+                        if v.len() == v.capacity() {
+                            v.reserve_exact(v.len() / 4 + 8);
+                        }
                         v.push((ti, m));
                     }
                     Ok(())
@@ -237,8 +242,10 @@ impl Prepared {
                 } else {
                     self.frozen.iter().map(|f| dels(f.max_lsn)).collect()
                 };
-                let mut pieces: Vec<Piece<'_>> = Vec::new();
-                for (ti, m) in chunks.get(si).map(Vec::as_slice).unwrap_or_default() {
+                let listed = chunks.get(si).map(Vec::as_slice).unwrap_or_default();
+                let mut pieces: Vec<Piece<'_>> =
+                    Vec::with_capacity(listed.len() + self.frozen.len() + 1);
+                for (ti, m) in listed {
                     let rank = self.tables.get(*ti).map_or(0, |t| t.entry.id);
                     pieces.push(Piece {
                         rank,
@@ -319,6 +326,11 @@ impl Prepared {
                         let g = groups
                             .entry((s.group.clone(), s.field.clone()))
                             .or_insert_with(|| (s.measurement.clone(), s.ty, BTreeMap::new()));
+                        if g.2.is_empty() {
+                            // The group's first series: its windows as they are.
+                            g.2 = windows;
+                            continue;
+                        }
                         for (w, acc) in windows {
                             match g.2.get_mut(&w) {
                                 Some(x) => x.merge(&acc),
@@ -336,7 +348,8 @@ impl Prepared {
             }
         }
         for ((tags, field), (measurement, ty, windows)) in groups {
-            let mut w: Vec<(i64, Acc)> = windows.into_iter().collect();
+            let mut w: Vec<(i64, Acc)> = Vec::with_capacity(windows.len());
+            w.extend(windows);
             if let Some(l) = q.limit {
                 w.truncate(l);
             }

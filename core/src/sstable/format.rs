@@ -13,8 +13,17 @@ pub const MAGIC: [u8; 4] = *b"PTBL";
 pub const VERSION: u16 = 1;
 /// Footer length.
 pub const FOOTER_LEN: usize = 32;
-/// Index pages are closed once they reach this size.
+/// Index pages are closed once they reach this size (at most; see
+/// [`page_target`]).
 pub const PAGE_TARGET: usize = 4096;
+
+/// The index page size a writer aims for on blocks of `block_size` bytes:
+/// a quarter block, 512 B to [`PAGE_TARGET`]. Small devices (4 KiB NOR
+/// sectors) get small pages, so a reader or a merge input holds little of
+/// the index at a time. Readers accept any page size up to [`MAX_INDEX_LEN`].
+pub fn page_target(block_size: u32) -> usize {
+    (block_size as usize / 4).clamp(512, PAGE_TARGET)
+}
 /// Largest index page or top index a reader accepts.
 pub const MAX_INDEX_LEN: u32 = 16 << 20;
 

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::format::{self, ChunkMeta, Footer, PAGE_TARGET, PageRef, encode_chunk_meta, encode_top};
+use super::format::{self, ChunkMeta, Footer, PageRef, encode_chunk_meta, encode_top};
 use super::stats::Stats;
 use crate::codec;
 use crate::error::Error;
@@ -40,6 +40,8 @@ pub struct TableWriter {
     chunk_points: usize,
     table_id: u64,
     stream: StreamWriter,
+    /// Index page size aimed for (see [`format::page_target`]).
+    page_target: usize,
     page: Vec<u8>,
     page_sections: u64,
     page_first: Option<SeriesId>,
@@ -101,11 +103,12 @@ impl TableWriter {
             chunk_points: codec::MAX_CHUNK_POINTS,
             table_id,
             stream: StreamWriter::new(block_size),
-            page: Vec::with_capacity(PAGE_TARGET * 2),
+            page_target: format::page_target(block_size),
+            page: Vec::new(),
             page_sections: 0,
             page_first: None,
             page_last: 0,
-            section: Vec::with_capacity(PAGE_TARGET),
+            section: Vec::new(),
             section_chunks: 0,
             section_prev: None,
             cur: None,
@@ -234,7 +237,7 @@ impl TableWriter {
         self.write_pending(dev, src, ty)?;
         self.close_section();
         self.cur = None;
-        if self.page.len() >= PAGE_TARGET {
+        if self.page.len() >= self.page_target {
             self.flush_page(dev, src)?;
         }
         Ok(())
@@ -299,7 +302,7 @@ impl TableWriter {
         self.points += ts.len() as u64;
         self.min_ts = self.min_ts.min(min_ts);
         self.max_ts = self.max_ts.max(max_ts);
-        if self.section.len() >= PAGE_TARGET {
+        if self.section.len() >= self.page_target {
             // A long series continues in a new section of the next page.
             self.close_section();
             self.flush_page(dev, src)?;
