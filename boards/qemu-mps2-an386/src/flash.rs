@@ -126,7 +126,7 @@ impl NorFlash for EmuNor {
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
         let at = offset as usize;
-        if at % UNIT != 0 || bytes.len() % UNIT != 0 {
+        if !at.is_multiple_of(UNIT) || !bytes.len().is_multiple_of(UNIT) {
             return Err(EmuNorError::NotAligned);
         }
         if at + bytes.len() > SIZE {

@@ -63,13 +63,22 @@ pub fn means(sensor: &str, hundredths: &[i64]) {
         hprintln!("hourly means {} (°C):{}", sensor, s);
     }
     #[cfg(feature = "defmt")]
-    defmt::println!("hourly means {=str} (hundredths of C): {=[?]}", sensor, hundredths);
+    defmt::println!(
+        "hourly means {=str} (hundredths of C): {=[?]}",
+        sensor,
+        hundredths
+    );
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     #[cfg(not(feature = "defmt"))]
-    hprintln!("pulsardb-fw: panic: {}", info);
+    hprintln!(
+        "pulsardb-fw: panic: {} (heap: {} bytes in use, peak {})",
+        info,
+        crate::heap::live(),
+        crate::heap::peak()
+    );
     #[cfg(feature = "defmt")]
     {
         let _ = info;
