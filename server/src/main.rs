@@ -8,20 +8,13 @@
 //! 0.0.0.0:8080). SIGINT/SIGTERM: stop accepting, finish in-flight requests,
 //! flush, sync, exit 0; a second signal exits at once.
 //!
-//! No unsafe code but the two allocator calls in [`sys`].
+//! The server's modules are in the library (`src/lib.rs`) so the fuzz
+//! targets can drive its parsers; no unsafe code but the two allocator
+//! calls in `sys`.
 
 #![deny(unsafe_code)]
 
-mod config;
-mod engine;
-mod http;
-mod influxql;
-mod log;
-mod maintenance;
-mod metrics;
-mod storage;
-mod sys;
-mod time;
+use pulsardb_server::{config, engine, http, log, maintenance, sys};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -142,7 +135,7 @@ fn run() -> Result<(), String> {
     let cfg = configure(&cli)?;
     log::set_level(cfg.log_level);
     if !cfg.compression_enabled {
-        crate::info!(
+        pulsardb_server::info!(
             "compression_enabled = false is accepted for compatibility; data is always compressed"
         );
     }
@@ -157,7 +150,7 @@ fn run() -> Result<(), String> {
     let engine = engine::Engine::open(&cfg)?;
     let maint = maintenance::Maintenance::start(engine.clone())?;
     let http = http::Http::start(engine.clone())?;
-    crate::info!(
+    pulsardb_server::info!(
         "pulsardb {} listening on {} (data {}, sync {:?}, memory {} MiB, disk {} MiB)",
         env!("CARGO_PKG_VERSION"),
         cfg.bind_addr(),
@@ -169,12 +162,12 @@ fn run() -> Result<(), String> {
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    crate::info!("stopping: finishing requests in flight");
+    pulsardb_server::info!("stopping: finishing requests in flight");
     http.stop();
     maint.stop();
     match engine.shutdown() {
-        Ok(()) => crate::info!("stopped cleanly: memtable flushed, store synced"),
-        Err(e) => crate::error!("stopped with an error: {e}"),
+        Ok(()) => pulsardb_server::info!("stopped cleanly: memtable flushed, store synced"),
+        Err(e) => pulsardb_server::error!("stopped with an error: {e}"),
     }
     Ok(())
 }
@@ -182,7 +175,7 @@ fn run() -> Result<(), String> {
 fn main() {
     sys::tune_allocator();
     if let Err(e) = run() {
-        crate::error!("{e}");
+        pulsardb_server::error!("{e}");
         std::process::exit(1);
     }
 }

@@ -16,6 +16,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// A command running the pulsardb binary, under `$PULSARDB_RUNNER` when set
+/// (an emulator such as `qemu-arm -L /usr/arm-linux-gnueabihf`).
+pub fn command() -> Command {
+    let runner = std::env::var("PULSARDB_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(emulator) => {
+            let mut c = Command::new(emulator);
+            c.args(words).arg(binary());
+            c
+        }
+        None => Command::new(binary()),
+    }
+}
+
 /// The pulsardb binary.
 pub fn binary() -> PathBuf {
     if let Ok(p) = std::env::var("PULSARDB_BIN") {
@@ -108,16 +123,7 @@ impl Server {
             .append(true)
             .open(&self.log)
             .expect("log");
-        let runner = std::env::var("PULSARDB_RUNNER").unwrap_or_default();
-        let mut words = runner.split_whitespace();
-        let mut cmd = match words.next() {
-            Some(emulator) => {
-                let mut c = Command::new(emulator);
-                c.args(words).arg(binary());
-                c
-            }
-            None => Command::new(binary()),
-        };
+        let mut cmd = command();
         cmd.arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--http-addr")

@@ -358,7 +358,7 @@ fn bad_input_gets_4xx_json_and_the_server_keeps_serving() {
 fn a_second_server_on_the_same_directory_fails_clearly() {
     let dir = TempDir::new("lock");
     let s = Server::start(&dir.0, None);
-    let out = std::process::Command::new(pulsardb_tests::binary())
+    let out = pulsardb_tests::command()
         .arg("--data-dir")
         .arg(&dir.0)
         .arg("--http-addr")
@@ -373,6 +373,23 @@ fn a_second_server_on_the_same_directory_fails_clearly() {
         "{err}"
     );
     assert_eq!(s.req("GET", "/ping", &[], b"").status, 204);
+}
+
+/// The configuration shipped for gateways loads and serves (its data
+/// directory and address overridden by the command line).
+#[test]
+fn the_gateway_board_config_starts() {
+    let dir = TempDir::new("board");
+    let cfg = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../boards/linux-gateway/pulsardb.json"),
+    )
+    .expect("boards/linux-gateway/pulsardb.json");
+    let s = Server::start(&dir.0, Some(&cfg));
+    let r = s.req("POST", "/write?db=sensors", &[], b"t,room=a v=21.5");
+    assert_eq!(r.status, 204, "{}", r.text());
+    let h = s.req("GET", "/health", &[], b"");
+    assert_eq!(h.status, 200);
 }
 
 #[test]
@@ -412,16 +429,13 @@ fn ping_health_metrics_and_config_errors() {
     // A bad config names the key and exits 1.
     let cfg = dir.0.join("bad.json");
     std::fs::write(&cfg, r#"{"storage": {"sync": "sometimes"}}"#).unwrap();
-    let out = std::process::Command::new(pulsardb_tests::binary())
+    let out = pulsardb_tests::command()
         .arg("--config")
         .arg(&cfg)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"storage.sync\""));
-    let out = std::process::Command::new(pulsardb_tests::binary())
-        .arg("--version")
-        .output()
-        .unwrap();
+    let out = pulsardb_tests::command().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("pulsardb "));
 }

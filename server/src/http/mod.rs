@@ -11,7 +11,7 @@ pub mod auth;
 pub mod guard;
 mod query;
 mod status;
-mod write;
+pub mod write;
 
 use std::io::{Cursor, Read};
 use std::net::TcpListener;
@@ -108,6 +108,7 @@ impl Reply {
 }
 
 /// A request being handled: method, path, decoded query parameters, headers.
+#[allow(missing_debug_implementations)] // wraps tiny_http's request
 pub struct Req<'a> {
     /// The tiny_http request (for the body).
     pub inner: &'a mut Request,

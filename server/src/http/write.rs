@@ -64,31 +64,59 @@ fn add_line(b: &mut WriteBatch, line: &Line<'_>, default_ts: i64, s: &mut (Vec<u
 }
 
 /// Writes line protocol; returns the reply.
-fn write_lines(engine: &Engine, db: &str, body: &[u8], precision: Precision) -> Reply {
-    let default_ts = precision.truncate_ns(crate::time::now_ns());
-    let mut batch = WriteBatch::new();
-    let mut line_of: Vec<usize> = Vec::new();
-    let mut errors: Vec<(usize, String)> = Vec::new();
-    let cfg = engine.config();
-    let mut lines = Lines::new(body, precision).with_limits(pulsardb_core::lineproto::Limits {
-        max_line_bytes: cfg.max_line_bytes,
-        max_tags: cfg.limits.max_tags_per_point,
-        max_fields: cfg.limits.max_fields_per_point,
-    });
+/// A line-protocol body parsed into a batch: the points of the lines that
+/// parsed, the line number of each, and the lines refused with why
+/// (line, column, what). Pure, so the fuzz targets drive it.
+#[derive(Debug, Default)]
+pub struct LinePoints {
+    /// Points of the lines that parsed.
+    pub batch: WriteBatch,
+    /// Line number of each point in `batch`.
+    pub line_of: Vec<usize>,
+    /// Refused lines: line number and message.
+    pub errors: Vec<(usize, String)>,
+}
+
+/// Parses a line-protocol body (see [`LinePoints`]); points without a
+/// timestamp get `now_ns` truncated to the precision.
+pub fn parse_lines(
+    body: &[u8],
+    precision: Precision,
+    limits: pulsardb_core::lineproto::Limits,
+    now_ns: i64,
+) -> LinePoints {
+    let default_ts = precision.truncate_ns(now_ns);
+    let mut out = LinePoints::default();
+    let mut lines = Lines::new(body, precision).with_limits(limits);
     let mut line = Line::new();
     let mut scratch = (Vec::new(), Vec::new());
     while let Some(r) = lines.next_into(&mut line) {
         match r {
             Ok(()) => {
-                add_line(&mut batch, &line, default_ts, &mut scratch);
-                line_of.push(line.line_no);
+                add_line(&mut out.batch, &line, default_ts, &mut scratch);
+                out.line_of.push(line.line_no);
             }
-            Err(e) => errors.push((
+            Err(e) => out.errors.push((
                 e.line,
                 format!("{}, column {}: {}", e.line, e.column, e.kind),
             )),
         }
     }
+    out
+}
+
+fn write_lines(engine: &Engine, db: &str, body: &[u8], precision: Precision) -> Reply {
+    let cfg = engine.config();
+    let limits = pulsardb_core::lineproto::Limits {
+        max_line_bytes: cfg.max_line_bytes,
+        max_tags: cfg.limits.max_tags_per_point,
+        max_fields: cfg.limits.max_fields_per_point,
+    };
+    let LinePoints {
+        batch,
+        line_of,
+        errors,
+    } = parse_lines(body, precision, limits, crate::time::now_ns());
     let out = if batch.is_empty() {
         Ok(WriteOutcome::default())
     } else {
@@ -370,56 +398,75 @@ fn add_json_point(b: &mut WriteBatch, p: &Json, now: i64) -> Result<(), String> 
 }
 
 /// Writes a JSON body.
-fn write_json(engine: &Engine, db: &str, body: &[u8]) -> Reply {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Reply::no_content();
-    }
-    let doc: Json = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => {
-            engine.metrics.writes_failed.fetch_add(1, Ordering::Relaxed);
-            return Reply::error(
-                400,
-                format!(
-                    "invalid JSON at line {}, column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            );
-        }
-    };
+/// A JSON write body parsed into a batch: the points that parsed, the
+/// index in the body of each (for error messages), and the points refused
+/// with why. `Err` when the body is not JSON or not a point, an array of
+/// points or `{"points": [...]}`. Pure, so the fuzz targets drive it.
+#[derive(Debug, Default)]
+pub struct JsonPoints {
+    /// Points that parsed.
+    pub batch: WriteBatch,
+    /// Index in the body of each point in `batch`.
+    pub index_of: Vec<usize>,
+    /// Refused points: index and message.
+    pub errors: Vec<(usize, String)>,
+}
+
+/// Parses a JSON write body (see [`JsonPoints`]); `now` stamps points
+/// without a timestamp.
+pub fn parse_json_points(body: &[u8], now: i64) -> Result<JsonPoints, String> {
+    let doc: Json = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "invalid JSON at line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
     let points: Vec<&Json> = match &doc {
         Json::Array(a) => a.iter().collect(),
         Json::Object(o) if o.contains_key("points") => match o.get("points") {
             Some(Json::Array(a)) => a.iter().collect(),
-            _ => return Reply::error(400, "\"points\" must be an array"),
+            _ => return Err("\"points\" must be an array".to_string()),
         },
         Json::Object(_) => vec![&doc],
         other => {
-            return Reply::error(
-                400,
-                format!(
-                    "expected a point, an array of points or {{\"points\": [...]}}, got {other}"
-                ),
-            );
+            return Err(format!(
+                "expected a point, an array of points or {{\"points\": [...]}}, got {other}"
+            ));
+        }
+    };
+    let mut out = JsonPoints::default();
+    for (i, p) in points.iter().enumerate() {
+        match add_json_point(&mut out.batch, p, now) {
+            Ok(()) => out.index_of.push(i),
+            Err(e) => {
+                out.batch.abort();
+                out.errors.push((i, format!("{i}: {e}")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn write_json(engine: &Engine, db: &str, body: &[u8]) -> Reply {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Reply::no_content();
+    }
+    let parsed = match parse_json_points(body, crate::time::now_ns()) {
+        Ok(p) => p,
+        Err(e) => {
+            engine.metrics.writes_failed.fetch_add(1, Ordering::Relaxed);
+            return Reply::error(400, e);
         }
     };
     if !engine.has_database(db) {
         return Reply::error(404, format!("database not found: \"{db}\""));
     }
-    let now = crate::time::now_ns();
-    let mut batch = WriteBatch::new();
-    let mut index_of: Vec<usize> = Vec::new();
-    let mut errors = Vec::new();
-    for (i, p) in points.iter().enumerate() {
-        match add_json_point(&mut batch, p, now) {
-            Ok(()) => index_of.push(i),
-            Err(e) => {
-                batch.abort();
-                errors.push((i, format!("{i}: {e}")));
-            }
-        }
-    }
+    let JsonPoints {
+        batch,
+        index_of,
+        errors,
+    } = parsed;
     let out = if batch.is_empty() {
         Ok(WriteOutcome::default())
     } else {

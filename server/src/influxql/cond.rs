@@ -270,6 +270,7 @@ fn tag_expr1(
 }
 
 /// A row under evaluation: its tags and field values.
+#[derive(Debug)]
 pub struct Row<'a> {
     /// Tags.
     pub tags: &'a [(String, String)],

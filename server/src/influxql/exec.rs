@@ -8,6 +8,7 @@ use super::result::{Cell, Series, StatementResult, go_duration};
 use crate::engine::Engine;
 
 /// What every statement of a request shares.
+#[allow(missing_debug_implementations)] // holds the engine
 pub struct Ctx<'a> {
     /// The engine.
     pub engine: &'a Engine,
