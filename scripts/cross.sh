@@ -26,7 +26,7 @@ PULSARDB_RANDOM_CUTS=2000 PULSARDB_MODEL_SEQUENCES=300 \
     cargo test --target "$ARMV7" -p pulsardb-core --all-features -- --nocapture
 
 step "HTTP scenarios against the armv7 server under qemu-arm"
-PULSARDB_BIN="target/$ARMV7/device/pulsardb" \
+PULSARDB_BIN="$PWD/target/$ARMV7/device/pulsardb" \
 PULSARDB_RUNNER="qemu-arm -L /usr/arm-linux-gnueabihf" \
     cargo test -p pulsardb-tests --test scenarios -- --nocapture
 

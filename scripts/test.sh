@@ -11,6 +11,9 @@ step "setup"
 
 step "format"
 cargo fmt --all -- --check
+# Outside the workspace: the firmware and the fuzz targets.
+(cd boards/qemu-mps2-an386 && cargo fmt -- --check)
+(cd fuzz && cargo fmt -- --check)
 
 step "lint"
 cargo clippy --workspace --all-features -- -D warnings
@@ -26,5 +29,11 @@ step "tests"
 # --nocapture: the crash, corruption and conformance tests print what they
 # tried (cut points, flips, cases passed) so the log shows the work.
 cargo test --workspace -- --nocapture
+
+step "ARM: gateway builds, armv7 tests under qemu-arm, firmware under qemu-system-arm"
+./scripts/cross.sh
+
+step "fuzz smoke: each target replays its seeds, then fuzzes 30 s"
+./scripts/fuzz.sh smoke 30
 
 step "done"
