@@ -1,7 +1,9 @@
 //! CRC-32C (Castagnoli), the checksum of every record and structure on media.
 //!
 //! Slicing-by-8 over tables built at compile time: no allocation, no `unsafe`,
-//! about 1–2 GB/s on a gateway core, and the same bits on every target.
+//! about 1–2 GB/s on a gateway core, and the same bits on every target. With
+//! the `small-code` feature, one 1 KiB table and a byte at a time instead of
+//! 8 KiB of tables (firmware, where flash is scarcer than cycles).
 //! CRC-32C rather than CRC-32 because its polynomial detects more error
 //! patterns at the lengths we checksum (iSCSI, ext4, Btrfs made the same choice).
 
@@ -37,7 +39,13 @@ const fn make_tables() -> [[u32; 256]; 8] {
     t
 }
 
+#[cfg(not(feature = "small-code"))]
 static TABLES: [[u32; 256]; 8] = make_tables();
+#[cfg(feature = "small-code")]
+static TABLES: [[u32; 256]; 1] = {
+    let t = make_tables();
+    [t[0]]
+};
 
 #[inline(always)]
 fn t(table: usize, byte: u32) -> u32 {
@@ -68,22 +76,28 @@ impl Crc32c {
     /// Feeds `data`.
     pub fn update(&mut self, data: &[u8]) {
         let mut crc = self.0;
-        let mut chunks = data.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            let lo = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) ^ crc;
-            let hi = u32::from_le_bytes([w[4], w[5], w[6], w[7]]);
-            crc = t(7, lo)
-                ^ t(6, lo >> 8)
-                ^ t(5, lo >> 16)
-                ^ t(4, lo >> 24)
-                ^ t(3, hi)
-                ^ t(2, hi >> 8)
-                ^ t(1, hi >> 16)
-                ^ t(0, hi >> 24);
-        }
-        for &b in chunks.remainder() {
+        #[cfg(not(feature = "small-code"))]
+        let rest = {
+            let mut chunks = data.chunks_exact(8);
+            for c in &mut chunks {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(c);
+                let lo = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) ^ crc;
+                let hi = u32::from_le_bytes([w[4], w[5], w[6], w[7]]);
+                crc = t(7, lo)
+                    ^ t(6, lo >> 8)
+                    ^ t(5, lo >> 16)
+                    ^ t(4, lo >> 24)
+                    ^ t(3, hi)
+                    ^ t(2, hi >> 8)
+                    ^ t(1, hi >> 16)
+                    ^ t(0, hi >> 24);
+            }
+            chunks.remainder()
+        };
+        #[cfg(feature = "small-code")]
+        let rest = data;
+        for &b in rest {
             crc = (crc >> 8) ^ t(0, (crc ^ u32::from(b)) & 0xff);
         }
         self.0 = crc;

@@ -48,6 +48,7 @@ pub mod lineproto;
 pub mod manifest;
 pub mod memtable;
 pub mod query;
+pub mod sort;
 pub mod sstable;
 pub mod storage;
 pub mod store;

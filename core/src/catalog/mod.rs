@@ -548,7 +548,7 @@ impl Catalog {
                     .collect()
             })
             .unwrap_or_default();
-        v.sort_unstable();
+        crate::sort::sort(&mut v);
         v
     }
 
@@ -568,7 +568,7 @@ impl Catalog {
                     .collect()
             })
             .unwrap_or_default();
-        v.sort_unstable();
+        crate::sort::sort(&mut v);
         v
     }
 
@@ -590,7 +590,7 @@ impl Catalog {
                     .collect()
             })
             .unwrap_or_default();
-        v.sort_unstable();
+        crate::sort::sort(&mut v);
         v
     }
 
@@ -605,7 +605,7 @@ impl Catalog {
                     .collect()
             })
             .unwrap_or_default();
-        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        crate::sort::sort_by(&mut v, |a, b| a.0.cmp(b.0));
         v
     }
 
@@ -646,7 +646,7 @@ impl Catalog {
             .copied()
             .filter(|&t| self.tagset_matches(t, expr))
             .collect();
-        v.sort_by(|&a, &b| self.tagset_order(a, b));
+        crate::sort::sort_by(&mut v, |&a, &b| self.tagset_order(a, b));
         v
     }
 

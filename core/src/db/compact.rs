@@ -321,7 +321,7 @@ impl<D: BlockDevice> Db<D> {
             windows.entry(t.entry.window_start).or_default().push(t);
         }
         for ts in windows.values_mut() {
-            ts.sort_by_key(|t| t.entry.id);
+            crate::sort::sort_by_key(ts, |t| t.entry.id);
         }
         // The longest run of same-level tables (consecutive by id within the
         // window) beyond the limit: a merge takes a run, so no table outside
@@ -451,7 +451,7 @@ impl<D: BlockDevice> Db<D> {
             |m| {
                 m.tables.retain(|t| !ids.contains(&t.id));
                 m.tables.push(added);
-                m.tables.sort_by_key(|t| t.id);
+                crate::sort::sort_by_key(&mut m.tables, |t| t.id);
                 m.next_table_id = m.next_table_id.max(next_table);
                 m.tombstones = tombs;
             },
@@ -477,7 +477,7 @@ impl<D: BlockDevice> Db<D> {
             }
         });
         self.tables.push(Arc::new(reader));
-        self.tables.sort_by_key(|t| t.entry.id);
+        crate::sort::sort_by_key(&mut self.tables, |t| t.entry.id);
         self.retired.extend(retired);
         self.reap();
         self.counters.compactions += 1;

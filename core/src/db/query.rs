@@ -118,7 +118,7 @@ impl<D: BlockDevice> Db<D> {
                 .map(|&(f, s)| (self.catalog.strings().resolve(f), s))
                 .filter(|(f, _)| q.field.as_deref().is_none_or(|want| want == *f))
                 .collect();
-            fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            crate::sort::sort_by(&mut fields, |a, b| a.0.cmp(b.0));
             for (f, s) in fields {
                 let Some(view) = self.catalog.describe(s) else {
                     continue;
@@ -188,7 +188,7 @@ impl Prepared {
         for lo in (0..n).step_by(batch) {
             let hi = (lo + batch).min(n);
             let mut order: Vec<usize> = (lo..hi).collect();
-            order.sort_unstable_by_key(|&i| self.series.get(i).map_or(0, |s| s.id));
+            crate::sort::sort_by_key(&mut order, |&i| self.series.get(i).map_or(0, |s| s.id));
             let ids: Vec<SeriesId> = order
                 .iter()
                 .filter_map(|&i| self.series.get(i).map(|s| s.id))

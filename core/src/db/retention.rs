@@ -82,7 +82,7 @@ impl<D: BlockDevice> Db<D> {
         };
         while self.free_bytes() < reserve_bytes {
             let mut windows: Vec<i64> = self.tables.iter().map(|t| t.entry.window_start).collect();
-            windows.sort_unstable();
+            crate::sort::sort(&mut windows);
             windows.dedup();
             if windows.len() < 2 {
                 break;

@@ -70,7 +70,7 @@ impl<D: BlockDevice> Db<D> {
         if series.is_empty() {
             return Ok(DeleteOutcome::default());
         }
-        series.sort_unstable();
+        crate::sort::sort(&mut series);
         let ids: Vec<SeriesId> = series.iter().map(|s| s.0).collect();
         let lsn = self
             .store
@@ -112,7 +112,7 @@ impl<D: BlockDevice> Db<D> {
             }
         }
         let mut ids: Vec<SeriesId> = series.iter().map(|s| s.0).collect();
-        ids.sort_unstable();
+        crate::sort::sort(&mut ids);
         ids.dedup();
         if !self.tombstones.iter().any(|t| t.lsn == lsn) {
             self.tombstones.push(Tombstone {

@@ -334,7 +334,7 @@ impl<D: BlockDevice> Db<D> {
             tags.push((k, v));
         }
         if !tags.is_sorted_by(|a, b| a.0 <= b.0) {
-            tags.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            crate::sort::sort_by(tags, |a, b| a.0.cmp(b.0));
         }
         if let Some(w) = tags.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
             return Err(PointError::DuplicateTag {

@@ -442,8 +442,9 @@ fn check_duplicate_tags(data: &[u8], out: &mut Line<'_>) -> Result<(), Fail> {
         };
         out.scratch.clear();
         out.scratch.extend(0..tags.len() as u32);
-        out.scratch
-            .sort_unstable_by(|&a, &b| key_of(a).cmp(key_of(b)).then(a.cmp(&b)));
+        crate::sort::sort_by(&mut out.scratch, |&a, &b| {
+            key_of(a).cmp(key_of(b)).then(a.cmp(&b))
+        });
         duplicate = out
             .scratch
             .windows(2)

@@ -56,8 +56,10 @@ impl SeriesBuf {
             return;
         }
         let mut order: Vec<u32> = (0..self.ts.len() as u32).collect();
-        // Stable: equal timestamps keep their write order.
-        order.sort_by_key(|&i| self.ts.get(i as usize).copied().unwrap_or(0));
+        // Equal timestamps keep their write order (the position breaks ties).
+        crate::sort::sort_by_key(&mut order, |&i| {
+            (self.ts.get(i as usize).copied().unwrap_or(0), i)
+        });
         let mut ts = Vec::with_capacity(order.len());
         let mut vals = Vec::with_capacity(order.len());
         for (n, &i) in order.iter().enumerate() {
@@ -260,13 +262,13 @@ impl Memtable {
             b.normalize();
             points += b.ts.len() as u64;
         }
-        bufs.sort_unstable_by_key(|b| b.id);
+        crate::sort::sort_by_key(&mut bufs, |b| b.id);
         let mut by_idx: Vec<(SeriesIdx, u32)> = bufs
             .iter()
             .enumerate()
             .map(|(i, b)| (b.idx, i as u32))
             .collect();
-        by_idx.sort_unstable();
+        crate::sort::sort(&mut by_idx);
         let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
         for b in &bufs {
             if let (Some(&f), Some(&l)) = (b.ts.first(), b.ts.last()) {

@@ -171,7 +171,11 @@ pub fn run_series<C: ChunkSource>(
     stats: &mut MergeStats,
 ) -> Result<(), MergeError<C::Error>> {
     pieces.retain(|p| p.max_ts >= start && p.min_ts <= end);
-    pieces.sort_by(|a, b| a.min_ts.cmp(&b.min_ts).then(b.rank.cmp(&a.rank)));
+    // (min_ts, rank) never ties: a source's pieces of one series do not
+    // overlap in time.
+    crate::sort::sort_by(pieces, |a, b| {
+        a.min_ts.cmp(&b.min_ts).then(b.rank.cmp(&a.rank))
+    });
     let mut ts = Vec::new();
     let mut bits = Vec::new();
     let mut merged: Vec<(i64, u64, u64)> = Vec::new();
@@ -244,7 +248,7 @@ pub fn run_series<C: ChunkSource>(
             }
         }
         if cluster.len() > 1 {
-            merged.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+            crate::sort::sort_by(&mut merged, |a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
             merged.dedup_by_key(|e| e.0);
         }
         match sink {

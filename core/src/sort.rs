@@ -1,0 +1,95 @@
+//! Sorting, for the whole core, through these functions.
+//!
+//! By default they are the standard library's unstable sorts. With the
+//! `small-code` feature they are one in-place heapsort: the standard sorts
+//! are several KiB of code for every element type and comparison they are
+//! used with (about 38 KiB of a firmware image), a heapsort a few hundred
+//! bytes; O(n log n) either way, and the firmware sorts small slices.
+//!
+//! Only unstable sorts: where order among equal keys matters, the key
+//! breaks the tie (a position, an id).
+
+use core::cmp::Ordering;
+
+/// Sorts `v` by `cmp` (not stable).
+#[inline]
+pub fn sort_by<T, F: FnMut(&T, &T) -> Ordering>(v: &mut [T], cmp: F) {
+    #[cfg(not(feature = "small-code"))]
+    v.sort_unstable_by(cmp);
+    #[cfg(feature = "small-code")]
+    heapsort(v, cmp);
+}
+
+/// Sorts `v` by the key `f` gives (not stable).
+#[inline]
+pub fn sort_by_key<T, K: Ord, F: FnMut(&T) -> K>(v: &mut [T], mut f: F) {
+    sort_by(v, |a, b| f(a).cmp(&f(b)));
+}
+
+/// Sorts `v` (not stable).
+#[inline]
+pub fn sort<T: Ord>(v: &mut [T]) {
+    sort_by(v, T::cmp);
+}
+
+/// In-place heapsort: no allocation, no recursion, small code.
+#[cfg(any(feature = "small-code", test))]
+fn heapsort<T, F: FnMut(&T, &T) -> Ordering>(v: &mut [T], mut cmp: F) {
+    // Moves the element at `root` down the max-heap `v[..end]`.
+    let mut sift = |v: &mut [T], mut root: usize, end: usize| {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end
+                && let (Some(a), Some(b)) = (v.get(child), v.get(child + 1))
+                && cmp(a, b) == Ordering::Less
+            {
+                child += 1;
+            }
+            match (v.get(root), v.get(child)) {
+                (Some(r), Some(c)) if cmp(r, c) == Ordering::Less => v.swap(root, child),
+                _ => return,
+            }
+            root = child;
+        }
+    };
+    let n = v.len();
+    for i in (0..n / 2).rev() {
+        sift(v, i, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use super::*;
+
+    #[test]
+    fn heapsort_sorts_like_the_standard_library() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for n in [0usize, 1, 2, 3, 7, 16, 100, 1000] {
+            for range in [3u64, 1000, u64::MAX] {
+                let v: Vec<u64> = (0..n)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x % range
+                    })
+                    .collect();
+                let mut a = v.clone();
+                let mut b = v;
+                heapsort(&mut a, u64::cmp);
+                b.sort_unstable();
+                assert_eq!(a, b, "n {n} range {range}");
+            }
+        }
+    }
+}
