@@ -34,7 +34,8 @@ step "Cortex-M4 firmware under qemu-system-arm (mps2-an386)"
 (
     cd boards/qemu-mps2-an386
     out=target/thumbv7em-none-eabihf/release
-    timeout 600 cargo run --release
+    # pipefail: the firmware's exit status (through qemu and cargo) is the step's.
+    timeout 600 cargo run --release 2>&1 | tee "$out/run.log"
     echo "firmware exit status: 0"
     cp "$out/pulsardb-fw" "$out/pulsardb-fw-plain.elf"
     cargo build --release --features defmt

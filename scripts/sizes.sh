@@ -22,3 +22,8 @@ for v in plain defmt; do
         END { printf "| firmware code (.text + .rodata), %s | thumbv7em-none-eabihf | %.1f KiB (%d bytes) |\n",
                      (v == "plain" ? "without defmt" : "with defmt"), (t + r) / 1024, t + r }'
 done
+log="$fw/run.log"
+if [ -f "$log" ]; then
+    awk -F': ' '/^peak heap bytes \(whole run\)/ {
+        printf "| firmware peak heap (bytes in use, whole run) | thumbv7em-none-eabihf | %.1f KiB (%d bytes) |\n", $2 / 1024, $2 }' "$log"
+fi
