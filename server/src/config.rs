@@ -53,7 +53,8 @@ pub struct Config {
     pub address: String,
     /// HTTP port.
     pub port: u16,
-    /// Worker threads answering requests.
+    /// Requests running handlers at once (others wait their turn; each
+    /// connection has its own thread).
     pub workers: usize,
     /// Largest request body accepted (after gzip decoding too), bytes.
     pub max_body_bytes: u64,

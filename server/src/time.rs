@@ -58,6 +58,27 @@ pub fn rfc3339(ns: i64) -> String {
     out
 }
 
+/// An HTTP date (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(ns: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, mo, d, h, mi, s, _) = split(ns);
+    let wd = ns
+        .div_euclid(1_000_000_000)
+        .div_euclid(86_400)
+        .rem_euclid(7) as usize;
+    format!(
+        "{}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT",
+        DAYS.get(wd).copied().unwrap_or("Thu"),
+        MONTHS
+            .get((mo as usize).wrapping_sub(1))
+            .copied()
+            .unwrap_or("Jan"),
+    )
+}
+
 /// RFC 3339 with milliseconds, for logs.
 pub fn rfc3339_ms(ns: i64) -> String {
     let (y, mo, d, h, mi, s, frac) = split(ns);
@@ -168,6 +189,15 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            http_date(784_111_777_000_000_000),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
 
     #[test]
     fn rfc3339_round_trips() {

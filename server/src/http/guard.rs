@@ -1,13 +1,6 @@
-//! The front door: limits enforced before a request reaches tiny_http.
-//!
-//! tiny_http 0.12 has no read or header timeouts, collects header lines
-//! without a limit, spawns a thread per connection without a maximum, stops
-//! accepting after the first accept error, and — when a request body is not
-//! read to its end — drains the rest by allocating the *remaining
-//! Content-Length at once* (`vec![0; remaining]`), so one request declaring a
-//! huge body aborts the process. The guard owns the public socket and relays
-//! to tiny_http, listening on a private Unix socket, only requests that are
-//! within limits:
+//! The front door: the public socket, HTTP/1.1 framing and every limit,
+//! before a request reaches a handler (see `super` for why this is not
+//! tiny_http):
 //!
 //! - at most `max_connections` client connections. At the limit a new
 //!   connection evicts the one that has waited longest for a request head
@@ -21,22 +14,25 @@
 //! - an idle connection is closed after `idle_timeout`;
 //! - a body over `max_body_bytes` is refused with 413 from its Content-Length,
 //!   without reading it; a chunked body is counted and cut off at the limit;
-//! - `Expect: 100-continue` is answered here, after those checks.
+//!   both Content-Length and Transfer-Encoding, or two different lengths, are
+//!   refused (request smuggling);
+//! - `Expect: 100-continue` is answered after those checks;
+//! - at most `workers` requests run handlers at once (the others wait for
+//!   a turn), so memory for bodies and answers stays bounded.
 //!
-//! One thread per client connection relays requests and responses in turn
-//! (HTTP/1.1 keep-alive, pipelined requests wait in the socket). Responses
-//! come from our own handlers and always carry a Content-Length, or no body.
+//! One thread per client connection reads a request, runs the handler and
+//! writes the answer, in turn (HTTP/1.1 keep-alive; pipelined requests wait
+//! in the socket). Answers always carry a Content-Length, or no body.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Largest response head relayed from our own handlers.
-const MAX_RESPONSE_HEAD: usize = 64 << 10;
+use super::Method;
+use crate::engine::Engine;
+
 /// Most trailer lines of a chunked body.
 const MAX_TRAILERS: usize = 100;
 
@@ -57,8 +53,46 @@ pub struct GuardConfig {
     pub body_timeout: Duration,
     /// Close a connection idle this long.
     pub idle_timeout: Duration,
-    /// Where tiny_http listens.
-    pub upstream: PathBuf,
+    /// Most requests running handlers at once.
+    pub workers: usize,
+}
+
+/// Turns to run a handler: a counting semaphore.
+#[derive(Debug)]
+struct Turns {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Turns {
+    fn take(&self) -> TurnGuard<'_> {
+        let mut n = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *n == 0 {
+            n = self.freed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n -= 1;
+        TurnGuard(self)
+    }
+}
+
+/// A turn, given back when dropped.
+struct TurnGuard<'a>(&'a Turns);
+
+impl Drop for TurnGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// What every connection thread shares.
+struct Shared {
+    cfg: GuardConfig,
+    engine: Arc<Engine>,
+    stats: Arc<GuardStats>,
+    registry: Registry,
+    turns: Turns,
+    stop: Arc<AtomicBool>,
 }
 
 /// A client connection, for eviction at the connection limit.
@@ -132,21 +166,28 @@ pub struct GuardStats {
     pub evicted: AtomicUsize,
 }
 
-/// Runs the accept loop until `stop` is set (then returns).
-pub fn serve(
-    listener: TcpListener,
-    cfg: GuardConfig,
-    stats: Arc<GuardStats>,
-    stop: Arc<AtomicBool>,
-) {
+/// Runs the accept loop until `stop` is set; then closes idle connections,
+/// waits (up to 10 s) for requests in flight, and returns.
+pub fn serve(listener: TcpListener, cfg: GuardConfig, engine: Arc<Engine>, stop: Arc<AtomicBool>) {
     let _ = listener.set_nonblocking(true);
-    let registry = Arc::new(Registry::default());
-    while !stop.load(Ordering::Relaxed) {
+    let shared = Arc::new(Shared {
+        turns: Turns {
+            free: Mutex::new(cfg.workers.max(1)),
+            freed: Condvar::new(),
+        },
+        stats: engine.metrics.guard.clone(),
+        cfg,
+        engine,
+        registry: Registry::default(),
+        stop,
+    });
+    let (stats, registry) = (&shared.stats, &shared.registry);
+    while !shared.stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((sock, _)) => {
                 let _ = sock.set_nonblocking(false);
                 let _ = sock.set_nodelay(true);
-                if stats.open.load(Ordering::Relaxed) >= cfg.max_connections {
+                if stats.open.load(Ordering::Relaxed) >= shared.cfg.max_connections {
                     if registry.evict_oldest_waiting() {
                         // The evicted thread ends at once; the newcomer may
                         // briefly make the count one over the limit.
@@ -163,14 +204,17 @@ pub fn serve(
                     continue;
                 };
                 stats.open.fetch_add(1, Ordering::Relaxed);
-                let (cfg, stats2, reg) = (cfg.clone(), stats.clone(), registry.clone());
+                let sh = shared.clone();
                 let spawned = std::thread::Builder::new()
                     .name("pulsardb-conn".into())
-                    .stack_size(256 << 10)
+                    // Handlers run here: the default 2 MiB (virtual; only what the
+                    // parser and planner touch is resident), as InfluxQL
+                    // nesting limits were sized for.
+                    .stack_size(2 << 20)
                     .spawn(move || {
-                        let _ = relay(sock, &cfg, &stats2, &reg, id);
-                        reg.remove(id);
-                        stats2.open.fetch_sub(1, Ordering::Relaxed);
+                        let _ = serve_connection(sock, &sh, id);
+                        sh.registry.remove(id);
+                        sh.stats.open.fetch_sub(1, Ordering::Relaxed);
                     });
                 if spawned.is_err() {
                     registry.remove(id);
@@ -188,6 +232,23 @@ pub fn serve(
             }
         }
     }
+    drop(listener);
+    // Idle connections are closed now; busy ones finish their request
+    // (they see `stop` before reading another).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let busy = {
+            let slots = registry.lock();
+            for s in slots.iter().filter(|s| s.waiting_since.is_some()) {
+                let _ = s.sock.shutdown(Shutdown::Both);
+            }
+            slots.len()
+        };
+        if busy == 0 || Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Writes a complete JSON error response.
@@ -196,28 +257,21 @@ fn write_error(w: &mut impl Write, status: u16, msg: &str, close: bool) -> io::R
     write!(
         w,
         "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n{body}",
-        reason(status),
+        super::reason(status),
         body.len(),
         if close { "Connection: close\r\n" } else { "" }
     )?;
     w.flush()
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        408 => "Request Timeout",
-        413 => "Payload Too Large",
-        431 => "Request Header Fields Too Large",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Error",
-    }
-}
-
 /// A parsed request head.
 struct Head {
-    raw: Vec<u8>,
+    method: Method,
+    /// Path and query string.
+    target: String,
+    /// Header lines (name as sent, value trimmed); framing headers
+    /// (Transfer-Encoding, Expect, Connection, TE) are dealt with here.
+    headers: Vec<(String, String)>,
     content_length: Option<u64>,
     chunked: bool,
     expect_continue: bool,
@@ -317,17 +371,20 @@ fn read_head(r: &mut BufReader<TcpStream>, cfg: &GuardConfig) -> Result<Head, He
     if method.is_empty() || !version.starts_with("HTTP/1.") {
         return Err(HeadError::Reject(400, "malformed request line".into()));
     }
+    let target = parts.next().unwrap_or("").to_string();
+    if target.is_empty() {
+        return Err(HeadError::Reject(400, "malformed request line".into()));
+    }
     let mut h = Head {
-        raw: Vec::new(),
+        method: Method::parse(method),
+        target,
+        headers: Vec::new(),
         content_length: None,
         chunked: false,
         expect_continue: false,
         close: version == "HTTP/1.0",
         head_method: method == "HEAD",
     };
-    let mut out = Vec::with_capacity(raw.len());
-    out.extend_from_slice(request_line.as_bytes());
-    out.extend_from_slice(b"\r\n");
     for line in it {
         let line = line.trim_end_matches(['\r', '\n']);
         if line.is_empty() {
@@ -373,10 +430,8 @@ fn read_head(r: &mut BufReader<TcpStream>, cfg: &GuardConfig) -> Result<Head, He
                     ));
                 }
                 h.expect_continue = true;
-                // Answered here; not forwarded.
                 continue;
             }
-            // Hop-by-hop: it would make tiny_http choose chunked responses.
             "te" => continue,
             "connection" => {
                 let v = value.to_ascii_lowercase();
@@ -394,8 +449,7 @@ fn read_head(r: &mut BufReader<TcpStream>, cfg: &GuardConfig) -> Result<Head, He
             }
             _ => {}
         }
-        out.extend_from_slice(line.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        h.headers.push((name.trim().to_string(), value.to_string()));
     }
     if h.chunked && h.content_length.is_some() {
         // RFC 9112 §6.1: a message with both is a smuggling attempt.
@@ -404,8 +458,6 @@ fn read_head(r: &mut BufReader<TcpStream>, cfg: &GuardConfig) -> Result<Head, He
             "both Content-Length and Transfer-Encoding".into(),
         ));
     }
-    out.extend_from_slice(b"\r\n");
-    h.raw = out;
     Ok(h)
 }
 
@@ -477,7 +529,7 @@ fn body_error(e: &io::Error) -> BodyError {
     }
 }
 
-/// Relays a chunked body, counting its payload against `max`.
+/// Decodes a chunked body into `w`, counting its payload against `max`.
 fn copy_chunked(
     r: &mut impl BufRead,
     w: &mut impl Write,
@@ -501,16 +553,14 @@ fn copy_chunked(
         if total > max {
             return Err(BodyError::TooLarge);
         }
-        w.write_all(&line).map_err(|_| BodyError::Io)?;
         if size == 0 {
-            // Trailers, then the final CRLF.
+            // Trailers (ignored), then the final CRLF.
             for _ in 0..MAX_TRAILERS {
                 let mut t = Vec::new();
                 r.by_ref()
                     .take(8192)
                     .read_until(b'\n', &mut t)
                     .map_err(|e| body_error(&e))?;
-                w.write_all(&t).map_err(|_| BodyError::Io)?;
                 if t == b"\r\n" || t == b"\n" || t.is_empty() {
                     return Ok(());
                 }
@@ -520,94 +570,29 @@ fn copy_chunked(
         copy_exact(r, w, size, buf).map_err(|e| body_error(&e))?;
         let mut crlf = [0u8; 2];
         r.read_exact(&mut crlf).map_err(|e| body_error(&e))?;
-        w.write_all(&crlf).map_err(|_| BodyError::Io)?;
+        if &crlf != b"\r\n" {
+            return Err(BodyError::Malformed);
+        }
     }
 }
 
-/// Relays one response; returns whether the upstream closes the connection.
-fn relay_response(
-    up: &mut BufReader<UnixStream>,
-    client: &mut TcpStream,
-    head_method: bool,
-    buf: &mut [u8],
-) -> io::Result<bool> {
-    let mut head = Vec::with_capacity(512);
-    let mut len: Option<u64> = None;
-    let mut close = false;
-    let mut chunked = false;
-    let mut status = 0u16;
-    loop {
-        let before = head.len();
-        let n = up
-            .by_ref()
-            .take(MAX_RESPONSE_HEAD as u64)
-            .read_until(b'\n', &mut head)?;
-        if n == 0 || head.len() > MAX_RESPONSE_HEAD {
-            return Err(io::ErrorKind::InvalidData.into());
-        }
-        let line = String::from_utf8_lossy(head.get(before..).unwrap_or_default()).into_owned();
-        let line = line.trim_end();
-        if before == 0 {
-            status = line
-                .split(' ')
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-        } else if line.is_empty() {
-            break;
-        } else if let Some((k, v)) = line.split_once(':') {
-            let k = k.trim().to_ascii_lowercase();
-            if k == "content-length" {
-                len = v.trim().parse().ok();
-            } else if k == "connection" && v.to_ascii_lowercase().contains("close") {
-                close = true;
-            } else if k == "transfer-encoding" {
-                chunked = true;
-            }
-        }
-    }
-    client.write_all(&head)?;
-    let no_body = head_method || status == 204 || status == 304 || (100..200).contains(&status);
-    if !no_body {
-        if chunked {
-            copy_chunked(up, client, u64::MAX, buf)
-                .map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
-        } else {
-            match len {
-                Some(n) => copy_exact(up, client, n, buf)?,
-                None => {
-                    io::copy(up, client)?;
-                    close = true;
-                }
-            }
-        }
-    }
-    client.flush()?;
-    Ok(close)
-}
-
-/// Serves one client connection.
-fn relay(
-    sock: TcpStream,
-    cfg: &GuardConfig,
-    stats: &GuardStats,
-    registry: &Registry,
-    id: u64,
-) -> io::Result<()> {
+/// Serves one client connection: requests in turn until it closes, errs,
+/// idles out, or the server stops.
+fn serve_connection(sock: TcpStream, sh: &Shared, id: u64) -> io::Result<()> {
+    let cfg = &sh.cfg;
     let _ = sock.set_write_timeout(Some(cfg.idle_timeout));
     let mut client_w = sock.try_clone()?;
     let mut client = BufReader::with_capacity(16 << 10, sock);
-    let mut upstream: Option<(BufReader<UnixStream>, UnixStream)> = None;
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        registry.set_waiting(id, true);
+    let mut buf = vec![0u8; 16 << 10];
+    while !sh.stop.load(Ordering::Relaxed) {
+        sh.registry.set_waiting(id, true);
         let head = read_head(&mut client, cfg);
-        registry.set_waiting(id, false);
+        sh.registry.set_waiting(id, false);
         let head = match head {
             Ok(h) => h,
             Err(HeadError::Gone) => break,
             Err(HeadError::Reject(status, msg)) => {
-                stats.rejected.fetch_add(1, Ordering::Relaxed);
+                sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
                 let _ = write_error(&mut client_w, status, &msg, true);
                 break;
             }
@@ -615,7 +600,7 @@ fn relay(
         if let Some(n) = head.content_length
             && n > cfg.max_body_bytes
         {
-            stats.rejected.fetch_add(1, Ordering::Relaxed);
+            sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
             let msg = format!(
                 "request body of {n} bytes exceeds the limit of {} bytes (http.max_body_mb)",
                 cfg.max_body_bytes
@@ -623,77 +608,60 @@ fn relay(
             let _ = write_error(&mut client_w, 413, &msg, true);
             break;
         }
-        if upstream.is_none() {
-            let s = UnixStream::connect(&cfg.upstream)?;
-            let _ = s.set_read_timeout(Some(Duration::from_secs(3600)));
-            upstream = Some((BufReader::with_capacity(16 << 10, s.try_clone()?), s));
-        }
-        let Some((up_r, up_w)) = upstream.as_mut() else {
-            break;
-        };
         if head.expect_continue {
             client_w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
         }
-        up_w.write_all(&head.raw)?;
-        let too_slow = format!(
-            "request body not received within {} s (http.body_timeout_seconds)",
-            cfg.body_timeout.as_secs()
-        );
-        let mut body = Timed {
+        let too_slow = || {
+            format!(
+                "request body not received within {} s (http.body_timeout_seconds)",
+                cfg.body_timeout.as_secs()
+            )
+        };
+        let mut body_r = Timed {
             r: &mut client,
             deadline: Instant::now() + cfg.body_timeout,
             idle: cfg.idle_timeout,
         };
+        let mut body = Vec::new();
         if head.chunked {
-            match copy_chunked(&mut body, up_w, cfg.max_body_bytes, &mut buf) {
-                Ok(()) => {}
-                Err(e) => {
-                    stats.rejected.fetch_add(1, Ordering::Relaxed);
-                    let (status, msg) = match e {
-                        BodyError::TooLarge => (
-                            413,
-                            format!(
-                                "request body exceeds the limit of {} bytes (http.max_body_mb)",
-                                cfg.max_body_bytes
-                            ),
+            if let Err(e) = copy_chunked(&mut body_r, &mut body, cfg.max_body_bytes, &mut buf) {
+                sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                let (status, msg) = match e {
+                    BodyError::TooLarge => (
+                        413,
+                        format!(
+                            "request body exceeds the limit of {} bytes (http.max_body_mb)",
+                            cfg.max_body_bytes
                         ),
-                        BodyError::Malformed => (400, "malformed chunked body".into()),
-                        BodyError::Io => (400, "request body not received".into()),
-                        BodyError::Slow => (408, too_slow),
-                    };
-                    let _ = up_w.shutdown(Shutdown::Both);
-                    let _ = write_error(&mut client_w, status, &msg, true);
-                    break;
+                    ),
+                    BodyError::Malformed => (400, "malformed chunked body".into()),
+                    BodyError::Io => (400, "request body not received".into()),
+                    BodyError::Slow => (408, too_slow()),
+                };
+                let _ = write_error(&mut client_w, status, &msg, true);
+                break;
+            }
+        } else if let Some(n) = head.content_length {
+            // n is within max_body_bytes (checked above).
+            body.reserve_exact(usize::try_from(n).unwrap_or(0));
+            if let Err(e) = copy_exact(&mut body_r, &mut body, n, &mut buf) {
+                if matches!(body_error(&e), BodyError::Slow) {
+                    sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                    let _ = write_error(&mut client_w, 408, &too_slow(), true);
                 }
-            }
-        } else if let Some(n) = head.content_length
-            && let Err(e) = copy_exact(&mut body, up_w, n, &mut buf)
-        {
-            let _ = up_w.shutdown(Shutdown::Both);
-            if matches!(body_error(&e), BodyError::Slow) {
-                stats.rejected.fetch_add(1, Ordering::Relaxed);
-                let _ = write_error(&mut client_w, 408, &too_slow, true);
-            }
-            break;
-        }
-        up_w.flush()?;
-        match relay_response(up_r, &mut client_w, head.head_method, &mut buf) {
-            Ok(close) if close || head.close => break,
-            Ok(_) => {}
-            Err(_) => {
-                let _ = write_error(
-                    &mut client_w,
-                    502,
-                    "internal server error (handler did not answer)",
-                    true,
-                );
                 break;
             }
         }
+        let reply = {
+            let _turn = sh.turns.take();
+            super::dispatch(&sh.engine, head.method, &head.target, &head.headers, body)
+        };
+        let close = head.close || sh.stop.load(Ordering::Relaxed);
+        reply.write_to(&mut client_w, head.head_method, close)?;
+        if close {
+            break;
+        }
     }
     let _ = client_w.shutdown(Shutdown::Both);
-    if let Some((_, up)) = upstream {
-        let _ = up.shutdown(Shutdown::Both);
-    }
     Ok(())
 }

@@ -1,5 +1,17 @@
-//! HTTP: the guard on the public socket, tiny_http behind it on a private Unix
-//! socket, and a pool of worker threads running the handlers.
+//! HTTP/1.1 for the gateway: the guard (`guard.rs`) owns the public
+//! socket, reads each request within limits, and hands it to the router
+//! here on the connection's own thread; handlers return a [`Reply`] that the
+//! guard writes back.
+//!
+//! DESIGN.md names tiny-http for the endpoint. It served behind the guard
+//! at first (on a private Unix socket), because tiny_http 0.12 has no
+//! timeouts, no header or connection limits, and allocates an unread body's
+//! whole declared length at once. But the guard then parsed every request
+//! head and body framing anyway, and relaying cost each request two more
+//! socket round trips and three thread wake-ups (guard → tiny_http's
+//! connection thread → a worker → back): on a 2-core gateway that was more
+//! than half of a small query's latency. So the guard dispatches directly;
+//! `http.workers` bounds how many requests run handlers at once.
 //!
 //! Endpoints (InfluxDB 1.x paths, so its ecosystem works unchanged):
 //! `POST /write`, `POST /api/v2/write`, `GET|POST /query`, `GET|HEAD /ping`,
@@ -13,20 +25,65 @@ mod query;
 mod status;
 pub mod write;
 
-use std::io::{Cursor, Read};
+use std::io::{self, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tiny_http::{Header, Method, Request, Response, Server};
-
 use crate::engine::Engine;
 
 /// Version reported in `X-Influxdb-Version` (clients check it is 1.x).
 pub const INFLUX_VERSION: &str = "1.8.10";
+
+/// A request method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// HEAD
+    Head,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+    /// OPTIONS
+    Options,
+    /// Anything else, as sent.
+    Other(String),
+}
+
+impl Method {
+    /// From the request line's token.
+    pub fn parse(s: &str) -> Method {
+        match s {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            other => Method::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Other(s) => s,
+        })
+    }
+}
 
 /// A response to send.
 #[derive(Debug)]
@@ -84,40 +141,94 @@ impl Reply {
         self.status
     }
 
-    fn into_response(self) -> Response<Cursor<Vec<u8>>> {
-        // Always a Content-Length: the guard relays responses by their length.
-        let mut r = Response::from_data(self.body)
-            .with_status_code(self.status)
-            .with_chunked_threshold(usize::MAX);
-        let mut add = |k: &str, v: &str| {
-            if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-                r.add_header(h);
-            }
-        };
+    /// Writes the response: status line, headers (always a Content-Length
+    /// when there is a body), body unless `head_method`.
+    pub fn write_to(self, w: &mut impl Write, head_method: bool, close: bool) -> io::Result<()> {
+        use std::fmt::Write as _;
+        let mut h = String::with_capacity(256 + self.headers.len() * 64);
+        let _ = write!(
+            h,
+            "HTTP/1.1 {} {}\r\nDate: {}\r\n",
+            self.status,
+            reason(self.status),
+            crate::time::http_date(crate::time::now_ns())
+        );
         if !self.content_type.is_empty() {
-            add("Content-Type", self.content_type);
+            let _ = write!(h, "Content-Type: {}\r\n", self.content_type);
         }
-        add("X-Influxdb-Version", INFLUX_VERSION);
-        add("X-Influxdb-Build", "OSS");
-        add("X-Pulsardb-Version", env!("CARGO_PKG_VERSION"));
+        let _ = write!(
+            h,
+            "X-Influxdb-Version: {INFLUX_VERSION}\r\nX-Influxdb-Build: OSS\r\nX-Pulsardb-Version: {}\r\n",
+            env!("CARGO_PKG_VERSION")
+        );
         for (k, v) in &self.headers {
-            add(k, v);
+            // Values come from handlers; never let one split the head.
+            if !v.contains(['\r', '\n']) {
+                let _ = write!(h, "{k}: {v}\r\n");
+            }
         }
-        r
+        let no_body = self.status == 204 || self.status == 304 || self.status < 200;
+        if !no_body {
+            let _ = write!(h, "Content-Length: {}\r\n", self.body.len());
+        }
+        if close {
+            h.push_str("Connection: close\r\n");
+        }
+        h.push_str("\r\n");
+        if no_body || head_method || self.body.is_empty() {
+            w.write_all(h.as_bytes())?;
+        } else if self.body.len() <= 16 << 10 {
+            // One write for small answers (one segment on the wire).
+            let mut all = h.into_bytes();
+            all.extend_from_slice(&self.body);
+            w.write_all(&all)?;
+        } else {
+            w.write_all(h.as_bytes())?;
+            w.write_all(&self.body)?;
+        }
+        w.flush()
     }
 }
 
-/// A request being handled: method, path, decoded query parameters, headers.
-#[allow(missing_debug_implementations)] // wraps tiny_http's request
+/// The reason phrase of a status code.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        507 => "Insufficient Storage",
+        _ => "Status",
+    }
+}
+
+/// A request being handled: method, path, decoded query parameters,
+/// headers and the body as received (the guard read it within its limits).
+#[derive(Debug)]
 pub struct Req<'a> {
-    /// The tiny_http request (for the body).
-    pub inner: &'a mut Request,
     /// Method.
     pub method: Method,
     /// Path without the query string.
     pub path: String,
     /// Query parameters, decoded, in order.
     pub params: Vec<(String, String)>,
+    /// Header lines: name as sent, value trimmed.
+    pub headers: &'a [(String, String)],
+    /// The body, still encoded (see [`Req::body`]).
+    raw_body: Vec<u8>,
 }
 
 impl Req<'_> {
@@ -131,11 +242,10 @@ impl Req<'_> {
 
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.inner
-            .headers()
+        self.headers
             .iter()
-            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str().to_string())
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     }
 
     /// The media type of the body, lowercased, without parameters.
@@ -151,7 +261,7 @@ impl Req<'_> {
             .unwrap_or_default()
     }
 
-    /// Reads the body: at most `max` bytes (413 beyond), gzip decoded when
+    /// Takes the body: at most `max` bytes (413 beyond), gzip decoded when
     /// `Content-Encoding: gzip` (the decoded size is bounded by `max` too).
     pub fn body(&mut self, max: u64) -> Result<Vec<u8>, Reply> {
         let too_large = |n: &str| {
@@ -163,21 +273,9 @@ impl Req<'_> {
         let gzip = self
             .header("Content-Encoding")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-        let mut raw = Vec::new();
-        if let Some(n) = self.inner.body_length()
-            && n as u64 > max
-        {
-            return Err(too_large(&format!(" of {n} bytes")));
-        }
-        // Reading to the end keeps tiny_http's own draining from ever
-        // allocating; the guard already refused larger bodies.
-        self.inner
-            .as_reader()
-            .take(max + 1)
-            .read_to_end(&mut raw)
-            .map_err(|e| Reply::error(400, format!("cannot read request body: {e}")))?;
+        let raw = std::mem::take(&mut self.raw_body);
         if raw.len() as u64 > max {
-            return Err(too_large(""));
+            return Err(too_large(&format!(" of {} bytes", raw.len())));
         }
         if !gzip {
             return Ok(raw);
@@ -260,54 +358,34 @@ fn route(engine: &Engine, req: &mut Req<'_>) -> Reply {
     }
 }
 
-fn handle(engine: &Engine, mut request: Request) {
-    let url = request.url().to_string();
-    let (path, qs) = url.split_once('?').unwrap_or((&url, ""));
-    let (path, params) = (path.to_string(), parse_query_string(qs));
-    let method = request.method().clone();
-    let reply = {
-        let mut req = Req {
-            inner: &mut request,
-            method,
-            path,
-            params,
-        };
-        route(engine, &mut req)
+/// Runs one request: `target` is the request line's path and query string.
+pub fn dispatch(
+    engine: &Engine,
+    method: Method,
+    target: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Reply {
+    let (path, qs) = target.split_once('?').unwrap_or((target, ""));
+    let mut req = Req {
+        method,
+        path: path.to_string(),
+        params: parse_query_string(qs),
+        headers,
+        raw_body: body,
     };
+    let reply = route(engine, &mut req);
     if reply.status >= 500 {
-        crate::warn!("{} {} -> {}", request.method(), request.url(), reply.status);
+        crate::warn!("{} {} -> {}", req.method, target, reply.status);
     }
-    // Drain any unread body in small reads: tiny_http would allocate it at once.
-    let mut sink = [0u8; 8192];
-    let r = request.as_reader();
-    while matches!(r.read(&mut sink), Ok(n) if n > 0) {}
-    let _ = request.respond(reply.into_response());
+    reply
 }
 
 /// The running HTTP server.
+#[derive(Debug)]
 pub struct Http {
     stop: Arc<AtomicBool>,
-    server: Arc<Server>,
-    threads: Vec<JoinHandle<()>>,
-    socket: PathBuf,
-}
-
-/// Where tiny_http listens: a Unix socket only this process uses.
-fn socket_path(data_dir: &std::path::Path) -> PathBuf {
-    let p = data_dir.join("http.sock");
-    if p.as_os_str().len() < 100 {
-        p
-    } else {
-        std::env::temp_dir().join(format!("pulsardb-{}.sock", std::process::id()))
-    }
-}
-
-impl std::fmt::Debug for Http {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Http")
-            .field("socket", &self.socket)
-            .finish()
-    }
+    accept: JoinHandle<()>,
 }
 
 impl Http {
@@ -317,69 +395,29 @@ impl Http {
         let addr = cfg.bind_addr();
         let listener =
             TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let socket = socket_path(&cfg.data_dir);
-        let _ = std::fs::remove_file(&socket);
-        let server = Arc::new(
-            Server::http_unix(&socket)
-                .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?,
-        );
         let stop = Arc::new(AtomicBool::new(false));
-        let guard_stats = engine.metrics.guard.clone();
-        let mut threads = Vec::new();
-        {
-            let gcfg = guard::GuardConfig {
-                max_connections: cfg.max_connections,
-                max_body_bytes: cfg.max_body_bytes,
-                max_head_bytes: cfg.max_header_bytes,
-                max_headers: cfg.max_headers,
-                head_timeout: Duration::from_secs(cfg.head_timeout_seconds),
-                body_timeout: Duration::from_secs(cfg.body_timeout_seconds),
-                idle_timeout: Duration::from_secs(cfg.idle_timeout_seconds),
-                upstream: socket.clone(),
-            };
-            let (stop, stats) = (stop.clone(), guard_stats.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name("pulsardb-accept".into())
-                    .spawn(move || guard::serve(listener, gcfg, stats, stop))
-                    .map_err(|e| format!("cannot start the accept thread: {e}"))?,
-            );
-        }
-        for i in 0..cfg.workers {
-            let (server, engine, stop) = (server.clone(), engine.clone(), stop.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("pulsardb-http-{i}"))
-                    .spawn(move || {
-                        while !stop.load(Ordering::Relaxed) {
-                            match server.recv_timeout(Duration::from_millis(200)) {
-                                Ok(Some(rq)) => handle(&engine, rq),
-                                Ok(None) => {}
-                                Err(e) => {
-                                    crate::error!("HTTP worker: {e}");
-                                    std::thread::sleep(Duration::from_millis(100));
-                                }
-                            }
-                        }
-                    })
-                    .map_err(|e| format!("cannot start a worker thread: {e}"))?,
-            );
-        }
-        Ok(Http {
-            stop,
-            server,
-            threads,
-            socket,
-        })
+        let gcfg = guard::GuardConfig {
+            max_connections: cfg.max_connections,
+            max_body_bytes: cfg.max_body_bytes,
+            max_head_bytes: cfg.max_header_bytes,
+            max_headers: cfg.max_headers,
+            head_timeout: Duration::from_secs(cfg.head_timeout_seconds),
+            body_timeout: Duration::from_secs(cfg.body_timeout_seconds),
+            idle_timeout: Duration::from_secs(cfg.idle_timeout_seconds),
+            workers: cfg.workers.max(1),
+        };
+        let stop2 = stop.clone();
+        let accept = std::thread::Builder::new()
+            .name("pulsardb-accept".into())
+            .spawn(move || guard::serve(listener, gcfg, engine, stop2))
+            .map_err(|e| format!("cannot start the accept thread: {e}"))?;
+        Ok(Http { stop, accept })
     }
 
-    /// Stops accepting, lets in-flight requests finish, joins the threads.
+    /// Stops accepting, lets requests in flight finish (up to a deadline),
+    /// closes idle connections, and returns.
     pub fn stop(self) {
         self.stop.store(true, Ordering::Relaxed);
-        self.server.unblock();
-        for t in self.threads {
-            let _ = t.join();
-        }
-        let _ = std::fs::remove_file(&self.socket);
+        let _ = self.accept.join();
     }
 }

@@ -43,7 +43,7 @@ fn dispatch(engine: &Engine, req: &mut Req<'_>, access: Access) -> Reply {
     let max = engine.config().max_body_bytes;
     let ct = req.content_type();
     let mut params = req.params.clone();
-    if req.method == tiny_http::Method::Post {
+    if req.method == super::Method::Post {
         let body = match req.body(max) {
             Ok(b) => b,
             Err(r) => return r,

@@ -31,7 +31,7 @@ pub fn run(
         engine,
         db: param("db").filter(|d| !d.is_empty()).map(str::to_string),
         now: crate::time::now_ns(),
-        post: req.method == tiny_http::Method::Post,
+        post: req.method == crate::http::Method::Post,
         access,
     };
     let results: Vec<StatementResult> = statements
