@@ -34,6 +34,7 @@ step "Cortex-M4 firmware under qemu-system-arm (mps2-an386)"
 (
     cd boards/qemu-mps2-an386
     out=target/thumbv7em-none-eabihf/release
+    mkdir -p "$out"
     # pipefail: the firmware's exit status (through qemu and cargo) is the step's.
     timeout 600 cargo run --release 2>&1 | tee "$out/run.log"
     echo "firmware exit status: 0"

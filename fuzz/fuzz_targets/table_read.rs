@@ -5,9 +5,10 @@
 //! The first input byte picks the table: odd, the rest of the input is the
 //! table's bytes; even, a valid table of four series (float, integer,
 //! unsigned, boolean; a few chunks each) with the rest of the input applied
-//! as (offset u16, xor u8) mutations, which reaches the index and chunk
-//! decoders far more often than random bytes do. An unmutated table must
-//! read back exactly.
+//! as (offset u16, xor u8) mutations. With bit 1 of that byte set, every
+//! checksum (chunks, index pages, top index, footer) is then recomputed, so
+//! the damage reaches the decoders behind the CRCs instead of stopping at
+//! them. An unmutated table must read back exactly.
 
 #![no_main]
 
@@ -17,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 use pulsardb_core::layout::stream::Preallocated;
 use pulsardb_core::manifest::{Extent, TableEntry};
 use pulsardb_core::sstable::reader::ChunkScratch;
-use pulsardb_core::sstable::{TableReader, TableWriter};
+use pulsardb_core::sstable::{TableReader, TableWriter, format};
 use pulsardb_core::storage::RamDevice;
 use pulsardb_core::{FieldType, Geometry};
 
@@ -71,9 +72,10 @@ fn series() -> Vec<Series> {
     ]
 }
 
-/// The valid table's bytes.
-fn valid() -> &'static [u8] {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+/// The valid table's bytes and its checksummed parts (offset, length with
+/// the CRC).
+fn valid() -> &'static (Vec<u8>, Vec<(u64, u32)>) {
+    static BYTES: OnceLock<(Vec<u8>, Vec<(u64, u32)>)> = OnceLock::new();
     BYTES.get_or_init(|| {
         let mut dev = RamDevice::new(geo());
         let mut src = Preallocated {
@@ -86,31 +88,21 @@ fn valid() -> &'static [u8] {
         }
         let sum = w.finish(&mut dev, &mut src).expect("finish");
         assert_eq!(sum.extents.first().map(|e| e.start), Some(0));
-        dev.image()[..sum.len as usize].to_vec()
+        let entry = entry(sum.len);
+        let t = TableReader::open(&mut dev, &entry, BLOCK).expect("open");
+        let mut parts = t.index_parts();
+        let mut buf = Vec::new();
+        for p in 0..t.index_pages() {
+            for sc in t.index_page(&mut dev, p, &mut buf).expect("index") {
+                parts.extend(sc.chunks.iter().map(|m| (m.offset, m.len)));
+            }
+        }
+        (dev.image()[..sum.len as usize].to_vec(), parts)
     })
 }
 
-fuzz_target!(|input: &[u8]| {
-    let Some((&mode, rest)) = input.split_first() else {
-        return;
-    };
-    let mut bytes = if mode & 1 == 1 {
-        rest.to_vec()
-    } else {
-        let mut b = valid().to_vec();
-        for m in rest.chunks_exact(3) {
-            let at = usize::from(u16::from_le_bytes([m[0], m[1]])) % b.len();
-            b[at] ^= m[2];
-        }
-        b
-    };
-    bytes.truncate((BLOCK * BLOCKS) as usize);
-    let pristine = mode & 1 == 0 && rest.len() < 3;
-    let len = bytes.len() as u64;
-    let mut image = bytes;
-    image.resize((BLOCK * BLOCKS) as usize, 0xff);
-    let mut dev = RamDevice::from_image(geo(), image).expect("image size");
-    let entry = TableEntry {
+fn entry(len: u64) -> TableEntry {
+    TableEntry {
         id: 1,
         level: 0,
         window_start: 0,
@@ -123,8 +115,40 @@ fuzz_target!(|input: &[u8]| {
             start: 0,
             count: len.div_ceil(u64::from(BLOCK)).max(1) as u32,
         }],
+    }
+}
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&mode, rest)) = input.split_first() else {
+        return;
     };
-    let got = read_all(&mut dev, &entry);
+    let mut bytes = if mode & 1 == 1 {
+        rest.to_vec()
+    } else {
+        let (valid, parts) = valid();
+        let mut b = valid.clone();
+        for m in rest.chunks_exact(3) {
+            let at = usize::from(u16::from_le_bytes([m[0], m[1]])) % b.len();
+            b[at] ^= m[2];
+        }
+        if mode & 2 != 0 {
+            for &(off, len) in parts {
+                let (off, len) = (off as usize, len as usize);
+                if let Some(part) = b.get_mut(off..off + len) {
+                    let (body, crc) = part.split_at_mut(len - 4);
+                    crc.copy_from_slice(&format::crc(1, body).to_le_bytes());
+                }
+            }
+        }
+        b
+    };
+    bytes.truncate((BLOCK * BLOCKS) as usize);
+    let pristine = mode & 1 == 0 && rest.len() < 3;
+    let len = bytes.len() as u64;
+    let mut image = bytes;
+    image.resize((BLOCK * BLOCKS) as usize, 0xff);
+    let mut dev = RamDevice::from_image(geo(), image).expect("image size");
+    let got = read_all(&mut dev, &entry(len));
     if pristine {
         let want: Vec<Series> = series();
         assert_eq!(got.expect("the valid table reads"), want);

@@ -101,6 +101,20 @@ impl TableReader {
         Ok(body)
     }
 
+    /// Where the table's checksummed index parts are: (stream offset,
+    /// length with the CRC) of every index page, the top index and the
+    /// footer. Chunks are listed by the index. For tools that inspect or
+    /// re-checksum tables (the fuzz targets do).
+    pub fn index_parts(&self) -> Vec<(u64, u32)> {
+        let mut v: Vec<(u64, u32)> = self.pages.iter().map(|p| (p.offset, p.len)).collect();
+        v.push((self.footer.top_offset, self.footer.top_len));
+        v.push((
+            self.entry.len.saturating_sub(FOOTER_LEN as u64),
+            FOOTER_LEN as u32,
+        ));
+        v
+    }
+
     /// Series in the table.
     pub fn series_count(&self) -> u32 {
         self.footer.series

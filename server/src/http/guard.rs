@@ -645,9 +645,16 @@ fn serve_connection(sock: TcpStream, sh: &Shared, id: u64) -> io::Result<()> {
             // n is within max_body_bytes (checked above).
             body.reserve_exact(usize::try_from(n).unwrap_or(0));
             if let Err(e) = copy_exact(&mut body_r, &mut body, n, &mut buf) {
+                sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
                 if matches!(body_error(&e), BodyError::Slow) {
-                    sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
                     let _ = write_error(&mut client_w, 408, &too_slow(), true);
+                } else if e.kind() == io::ErrorKind::UnexpectedEof {
+                    // The client ended its side early; it may still read.
+                    let msg = format!(
+                        "request body ended after {} of its {n} bytes (Content-Length)",
+                        body.len()
+                    );
+                    let _ = write_error(&mut client_w, 400, &msg, true);
                 }
                 break;
             }
