@@ -314,7 +314,13 @@ impl<D: BlockDevice> Db<D> {
         for seg in &manifest.catalog {
             let len = usize::try_from(seg.len).unwrap_or(usize::MAX);
             let first = seg.extents.first().map_or(0, |e| e.start);
-            if len > (1 << 30) {
+            // Never more than its blocks hold: checked before allocating.
+            let room: u64 = seg
+                .extents
+                .iter()
+                .map(|e| u64::from(e.count) * u64::from(bs))
+                .sum();
+            if len > (1 << 30) || seg.len > room {
                 return Err(Error::Corrupted(Corruption {
                     what: "catalog segment length",
                     block: first,

@@ -101,6 +101,14 @@ impl TableReader {
         Ok(body)
     }
 
+    /// Whether a part the index points at (CRC included) is plausible: at
+    /// least a CRC, at most `max`, and inside the table — checked before
+    /// anything is allocated for it, so a damaged length cannot ask for
+    /// gigabytes.
+    fn fits(&self, offset: u64, len: u32, max: u32) -> bool {
+        (4..=max).contains(&len) && offset.saturating_add(u64::from(len)) <= self.entry.len
+    }
+
     /// Where the table's checksummed index parts are: (stream offset,
     /// length with the CRC) of every index page, the top index and the
     /// footer. Chunks are listed by the index. For tools that inspect or
@@ -145,7 +153,7 @@ impl TableReader {
             if ids.get(from).is_none_or(|&x| x > p.last) {
                 continue;
             }
-            if p.len > MAX_INDEX_LEN || p.len < 4 {
+            if !self.fits(p.offset, p.len, MAX_INDEX_LEN) {
                 return Err(self.corrupt("table index page", p.offset));
             }
             buf.resize(p.len as usize, 0);
@@ -220,7 +228,7 @@ impl TableReader {
         let Some(p) = self.pages.get(page) else {
             return Ok(Vec::new());
         };
-        if p.len > MAX_INDEX_LEN || p.len < 4 {
+        if !self.fits(p.offset, p.len, MAX_INDEX_LEN) {
             return Err(self.corrupt("table index page", p.offset));
         }
         buf.resize(p.len as usize, 0);
@@ -267,7 +275,7 @@ impl TableReader {
         scratch: &mut ChunkScratch,
     ) -> Result<(), Error<D::Error>> {
         let n = m.count as usize;
-        if m.len < 4 || n == 0 || n > codec::MAX_CHUNK_POINTS {
+        if !self.fits(m.offset, m.len, u32::MAX) || n == 0 || n > codec::MAX_CHUNK_POINTS {
             return Err(self.corrupt("table chunk", m.offset));
         }
         scratch.bytes.resize(m.len as usize, 0);
