@@ -161,6 +161,20 @@ impl Server {
         }
     }
 
+    /// The server process's resident memory (VmRSS), KiB; 0 if unknown.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.as_ref().map_or(0, |c| c.id());
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// The server's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

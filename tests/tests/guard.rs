@@ -1,5 +1,5 @@
-//! The HTTP hardening in front of tiny_http: each limit, tried on the real
-//! binary. See `server/src/http/guard.rs` for why each exists.
+//! The HTTP hardening: each limit, tried on the real binary. See
+//! `server/src/http/guard.rs` for why each exists.
 
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
@@ -28,6 +28,50 @@ fn huge_content_length_is_refused_without_reading() {
         assert!(r.text().contains("100000000000 bytes exceeds the limit"));
     }
     assert_eq!(s.req("GET", "/ping", &[], b"").status, 204, "still alive");
+}
+
+/// Many clients each sending most of a large body and then stalling: only
+/// `http.workers` of those bodies are received at a time, the rest wait in
+/// their sockets, so the server's memory does not grow with them.
+#[test]
+fn stalled_large_bodies_do_not_pile_up_in_memory() {
+    let dir = TempDir::new("bodies");
+    let s = Server::start(
+        &dir.0,
+        Some(r#"{"http": {"workers": 2, "max_body_mb": 4, "body_timeout_seconds": 30}}"#),
+    );
+    let rss0 = s.rss_kib();
+    let chunk = vec![b'#'; 64 << 10];
+    let mut conns = Vec::new();
+    for _ in 0..40 {
+        let mut c = connect(&s);
+        c.set_write_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        write!(
+            c,
+            "POST /write?db=pulsardb HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            4 << 20
+        )
+        .unwrap();
+        // 3 of the 4 MiB, or as much as the socket takes.
+        for _ in 0..48 {
+            if c.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        conns.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let rss1 = s.rss_kib();
+    let grown_mib = rss1.saturating_sub(rss0) / 1024;
+    println!(
+        "stalled bodies: 40 clients sent up to 3 of 4 MiB each and stalled; RSS {rss0} → {rss1} KiB (+{grown_mib} MiB)"
+    );
+    // Two bodies in memory (8 MiB of buffers) plus the server's own; all
+    // 40 would be 120 MiB or more.
+    assert!(grown_mib < 40, "RSS grew by {grown_mib} MiB");
+    drop(conns);
+    assert_eq!(s.req("GET", "/ping", &[], b"").status, 204, "still serving");
 }
 
 #[test]

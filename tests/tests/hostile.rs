@@ -13,19 +13,6 @@ use std::time::{Duration, Instant};
 use pulsardb_tests::{Server, TempDir, gzip, read_response, urlencode};
 use serde_json::Value;
 
-fn rss_kib(s: &Server) -> u64 {
-    let pid = s.child.as_ref().map_or(0, |c| c.id());
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Sends raw bytes on a fresh connection; returns the status (0 if the
 /// server closed without answering) and the time it took.
 fn raw(s: &Server, bytes: &[u8], close_after: bool) -> (u16, String, Duration) {
@@ -374,7 +361,7 @@ fn hostile_requests_get_4xx_and_change_nothing() {
         ));
     }
 
-    let rss0 = rss_kib(&s);
+    let rss0 = s.rss_kib();
     let mut worst = Duration::ZERO;
     let mut lat: Vec<Duration> = Vec::new();
     let mut failures = Vec::new();
@@ -394,7 +381,7 @@ fn hostile_requests_get_4xx_and_change_nothing() {
             let _ = raw(&s, &c.bytes, c.half_close);
         }
     }
-    let rss1 = rss_kib(&s);
+    let rss1 = s.rss_kib();
     lat.sort();
     let p99 = lat.get(lat.len() * 99 / 100).copied().unwrap_or_default();
     println!(

@@ -18,7 +18,9 @@
 //!   refused (request smuggling);
 //! - `Expect: 100-continue` is answered after those checks;
 //! - at most `workers` requests run handlers at once (the others wait for
-//!   a turn), so memory for bodies and answers stays bounded.
+//!   a turn), and a body over 64 KiB is received only with a turn, so
+//!   memory for bodies and answers stays bounded (`workers` × `max_body_bytes`
+//!   plus 64 KiB per connection).
 //!
 //! One thread per client connection reads a request, runs the handler and
 //! writes the answer, in turn (HTTP/1.1 keep-alive; pipelined requests wait
@@ -33,6 +35,8 @@ use std::time::{Duration, Instant};
 use super::Method;
 use crate::engine::Engine;
 
+/// Bodies up to this size are received before taking a handler turn.
+const SMALL_BODY: u64 = 64 << 10;
 /// Most trailer lines of a chunked body.
 const MAX_TRAILERS: usize = 100;
 
@@ -622,6 +626,12 @@ fn serve_connection(sock: TcpStream, sh: &Shared, id: u64) -> io::Result<()> {
             deadline: Instant::now() + cfg.body_timeout,
             idle: cfg.idle_timeout,
         };
+        // A body of more than SMALL_BODY bytes (or of unknown length) is
+        // received holding a handler turn: at most `workers` large bodies
+        // are in memory at once, the others wait in their sockets. Small
+        // ones are read first, so a slow sender holds no turn.
+        let large = head.chunked || head.content_length.is_some_and(|n| n > SMALL_BODY);
+        let early_turn = large.then(|| sh.turns.take());
         let mut body = Vec::new();
         if head.chunked {
             if let Err(e) = copy_chunked(&mut body_r, &mut body, cfg.max_body_bytes, &mut buf) {
@@ -642,8 +652,8 @@ fn serve_connection(sock: TcpStream, sh: &Shared, id: u64) -> io::Result<()> {
                 break;
             }
         } else if let Some(n) = head.content_length {
-            // n is within max_body_bytes (checked above).
-            body.reserve_exact(usize::try_from(n).unwrap_or(0));
+            // Grows as bytes arrive: a declared length costs nothing until sent.
+            body.reserve(usize::try_from(n.min(SMALL_BODY)).unwrap_or(0));
             if let Err(e) = copy_exact(&mut body_r, &mut body, n, &mut buf) {
                 sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
                 if matches!(body_error(&e), BodyError::Slow) {
@@ -660,7 +670,7 @@ fn serve_connection(sock: TcpStream, sh: &Shared, id: u64) -> io::Result<()> {
             }
         }
         let reply = {
-            let _turn = sh.turns.take();
+            let _turn = early_turn.unwrap_or_else(|| sh.turns.take());
             super::dispatch(&sh.engine, head.method, &head.target, &head.headers, body)
         };
         let close = head.close || sh.stop.load(Ordering::Relaxed);

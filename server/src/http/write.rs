@@ -117,29 +117,32 @@ fn write_lines(engine: &Engine, db: &str, body: &[u8], precision: Precision) -> 
         line_of,
         errors,
     } = parse_lines(body, precision, limits, crate::time::now_ns());
-    let out = if batch.is_empty() {
-        Ok(WriteOutcome::default())
-    } else {
-        engine.write(db, &batch)
-    };
     finish(
         engine,
-        out,
+        db,
+        &batch,
         errors,
         |i| line_of.get(i).copied().unwrap_or(0),
         "line",
     )
 }
 
-/// Turns a write outcome plus parse errors into the reply and metrics.
+/// Writes what parsed (if anything) and turns the outcome plus the parse
+/// errors into the reply and metrics.
 fn finish(
     engine: &Engine,
-    out: Result<WriteOutcome, EngineError>,
+    db: &str,
+    batch: &WriteBatch,
     mut errors: Vec<(usize, String)>,
     position_of: impl Fn(usize) -> usize,
     unit: &str,
 ) -> Reply {
     let m = &engine.metrics;
+    let out = if batch.is_empty() {
+        Ok(WriteOutcome::default())
+    } else {
+        engine.write(db, batch)
+    };
     let out = match out {
         Ok(o) => o,
         Err(e) => {
@@ -467,14 +470,10 @@ fn write_json(engine: &Engine, db: &str, body: &[u8]) -> Reply {
         index_of,
         errors,
     } = parsed;
-    let out = if batch.is_empty() {
-        Ok(WriteOutcome::default())
-    } else {
-        engine.write(db, &batch)
-    };
     finish(
         engine,
-        out,
+        db,
+        &batch,
         errors,
         |i| index_of.get(i).copied().unwrap_or(0),
         "point",
