@@ -483,6 +483,33 @@ impl<D: BlockDevice> Store<D> {
         self.meta.alloc.free_blocks()
     }
 
+    /// Files: when the manifest holds the highest block in use and a lower
+    /// block is free, writes the manifest again (a commit changing nothing)
+    /// into the lowest free blocks, so the file can be cut below it. Returns
+    /// whether it moved.
+    pub fn relocate_manifest(&mut self) -> Result<bool, Error<D::Error>> {
+        self.check()?;
+        if self.meta.alloc.policy() != AllocPolicy::Compact {
+            return Ok(false);
+        }
+        let Some(top) = self.meta.alloc.highest_used() else {
+            return Ok(false);
+        };
+        if !self.meta.manifest_blocks.contains(&top) {
+            return Ok(false);
+        }
+        let Some(lowest) = self.meta.alloc.alloc() else {
+            return Ok(false);
+        };
+        self.meta.alloc.release_now(lowest);
+        if lowest > top {
+            return Ok(false);
+        }
+        self.meta.arena.retire();
+        self.commit(|_| {}, 0, &[])?;
+        Ok(true)
+    }
+
     /// Moves an idle WAL to the lowest free block when that is below its
     /// current block (with [`AllocPolicy::Compact`], so that a file can be
     /// cut short after the data moved down). Only when every record is

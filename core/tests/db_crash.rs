@@ -115,6 +115,9 @@ struct Model {
     /// whether it is acknowledged.
     writes: BTreeMap<Key, Vec<(Option<f64>, bool)>>,
     unacked: Vec<(Key, usize)>,
+    /// The retention cutoff (steps), set again after every open as a server
+    /// does: a packed table may hold expired windows until it is rewritten.
+    cutoff: Option<i64>,
 }
 
 impl Model {
@@ -198,6 +201,8 @@ struct OpCounts {
     retention_drops: u64,
     wal_moves: u64,
     moves: u64,
+    packs: u64,
+    retention_rewrites: u64,
 }
 
 fn run(
@@ -229,6 +234,9 @@ fn run(
                 drop(db);
                 let (d, _) = Db::open(&mut *dev, cfg())?;
                 db = d;
+                if let Some(c) = m.cutoff {
+                    db.set_retention_cutoff(c * STEP);
+                }
             }
             &Op::Delete { host, lo, hi, drop } => {
                 m.delete(|k| k.0 == host && k.2 >= lo && k.2 <= hi);
@@ -243,10 +251,14 @@ fn run(
             }
             Op::Compact => {
                 let mut any = false;
+                let before = db.stats().counters;
                 while db.compact(i64::MAX, 0)?.is_some() {
                     any = true;
                     n.compactions += 1;
                 }
+                let after = db.stats().counters;
+                n.packs += after.packs - before.packs;
+                n.retention_rewrites += after.retention_rewrites - before.retention_rewrites;
                 if any {
                     m.ack();
                 }
@@ -264,6 +276,7 @@ fn run(
                 // Every point is in a table now: the windows ending at or
                 // before the cutoff go whole.
                 m.delete(|k| k.2.div_euclid(WINDOW) * WINDOW + WINDOW <= cutoff);
+                m.cutoff = Some(cutoff);
                 db.set_retention_cutoff(cutoff * STEP);
                 let out = db.apply_retention(cutoff * STEP)?;
                 if out.tables > 0 {
@@ -375,6 +388,9 @@ fn cut_and_check(ops: &[Op], cut: CutTrigger, k: u64, fill: EraseFill, t: &mut T
         );
         return;
     }
+    if let Some(c) = m.cutoff {
+        db.set_retention_cutoff(c * STEP);
+    }
     let got = check(&mut db, &m, &ctx);
     t.points_checked += got.len() as u64;
     // The recovered database keeps working, and a flush of what it recovered
@@ -386,6 +402,7 @@ fn cut_and_check(ops: &[Op], cut: CutTrigger, k: u64, fill: EraseFill, t: &mut T
             .map(|(k, v)| (k, vec![(Some(v), true)]))
             .collect(),
         unacked: Vec::new(),
+        cutoff: m.cutoff,
     };
     write(
         &mut db,
@@ -399,6 +416,9 @@ fn cut_and_check(ops: &[Op], cut: CutTrigger, k: u64, fill: EraseFill, t: &mut T
     drop(db);
     let (mut db, _) =
         Db::open(&mut dev, cfg()).unwrap_or_else(|e| panic!("{ctx}: reopen after recovery: {e}"));
+    if let Some(c) = m.cutoff {
+        db.set_retention_cutoff(c * STEP);
+    }
     check(&mut db, &m2, &format!("{ctx} after recovery"));
 }
 
@@ -424,10 +444,12 @@ fn exhaustive_cuts_small_db_workload() {
     }
     let flushes = ops.iter().filter(|o| matches!(o, Op::Flush)).count();
     println!(
-        "db exhaustive: {} ops ({flushes} flushes, {} deletes, {} compactions, {} windows dropped by retention); cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); cut before create {}; points checked {}",
+        "db exhaustive: {} ops ({flushes} flushes, {} deletes, {} compactions of which {} packings and {} retention rewrites, {} windows dropped by retention); cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); cut before create {}; points checked {}",
         ops.len(),
         n.deletes,
         n.compactions,
+        n.packs,
+        n.retention_rewrites,
         n.retention_drops,
         t.runs,
         t.cut_before_create,
@@ -438,6 +460,72 @@ fn exhaustive_cuts_small_db_workload() {
     assert!(
         n.deletes > 0 && n.compactions > 0 && n.retention_drops > 0,
         "workload too tame"
+    );
+}
+
+/// Sparse windows: a point or two per series in each of eight windows,
+/// flushed one window at a time, so every window holds a small table. Then
+/// packing, late data into a packed window, a delete, retention expiring
+/// the older half of a packed table (rewritten without it), a reopen.
+fn sparse_workload() -> Vec<Op> {
+    let mut ops = vec![];
+    for w in 0..8i64 {
+        let t = w * WINDOW;
+        ops.push(Op::Write(vec![
+            (0, 0, t + 1, w as f64),
+            (1, 1, t + 2, 0.5 + w as f64),
+            (2, 0, t + 3 + w, 0.25),
+        ]));
+        ops.push(Op::Flush);
+    }
+    ops.push(Op::Compact);
+    // Late data for packed windows: a new point and an overwrite.
+    ops.push(Op::Write(vec![
+        (1, 0, 2 * WINDOW + 7, 9.0),
+        (0, 0, 3 * WINDOW + 1, 8.5),
+    ]));
+    ops.push(Op::Sync);
+    ops.push(Op::Flush);
+    ops.push(Op::Compact);
+    ops.push(Op::Delete {
+        host: 2,
+        lo: 4 * WINDOW,
+        hi: 5 * WINDOW,
+        drop: false,
+    });
+    ops.push(Op::Retention(3 * WINDOW));
+    ops.push(Op::Compact);
+    ops.push(Op::Reopen);
+    ops.push(Op::Write(vec![(0, 1, 9 * WINDOW, 1.0)]));
+    ops.push(Op::Sync);
+    ops
+}
+
+#[test]
+fn exhaustive_cuts_packing_workload() {
+    let ops = sparse_workload();
+    let (bytes, erases, syncs, n) = measure(&ops);
+    let cuts = all_cuts(bytes, erases, syncs);
+    let mut t = Tally::default();
+    for (k, cut) in cuts.iter().enumerate() {
+        cut_and_check(&ops, *cut, k as u64, fill_for(k as u64), &mut t);
+    }
+    println!(
+        "db packing exhaustive: {} ops ({} compactions of which {} packings and {} retention rewrites, {} deletes, {} windows dropped by retention); cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); points checked {}",
+        ops.len(),
+        n.compactions,
+        n.packs,
+        n.retention_rewrites,
+        n.deletes,
+        n.retention_drops,
+        t.runs,
+        t.points_checked
+    );
+    assert_eq!(t.runs, bytes + erases + syncs);
+    assert!(t.cut >= t.runs - 1);
+    assert!(
+        n.packs >= 2 && n.retention_rewrites > 0 && n.deletes > 0,
+        "packing workload did not pack, or did not expire a packed window"
     );
 }
 
@@ -461,8 +549,15 @@ fn random_cuts_db_workload() {
         cut_and_check(&ops, cut, r.next(), fill_for(k), &mut t);
     }
     println!(
-        "db random: {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs ({} deletes, {} compactions, {} windows dropped by retention, {} WAL moves, {} table/segment moves); points checked {}",
-        n.deletes, n.compactions, n.retention_drops, n.wal_moves, n.moves, t.points_checked
+        "db random: {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs ({} deletes, {} compactions of which {} packings and {} retention rewrites, {} windows dropped by retention, {} WAL moves, {} table/segment moves); points checked {}",
+        n.deletes,
+        n.compactions,
+        n.packs,
+        n.retention_rewrites,
+        n.retention_drops,
+        n.wal_moves,
+        n.moves,
+        t.points_checked
     );
     assert_eq!(t.cut, runs);
     assert!(

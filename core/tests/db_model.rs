@@ -465,6 +465,9 @@ fn random_sequences_match_a_btreemap_oracle() {
         .unwrap_or(1000);
     let mut totals = (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut extra = (0u64, 0u64, 0u64);
+    // Compactions that packed small tables, that rewrote a packed table past
+    // the retention cutoff.
+    let mut kinds = (0u64, 0u64);
     for seed in 0..sequences {
         let mut r = Rng(seed * 7919 + 1);
         let step = 1_000_000_000;
@@ -517,9 +520,13 @@ fn random_sequences_match_a_btreemap_oracle() {
                     extra.0 += 1;
                 }
                 14 => {
+                    let before = c.db.stats().counters;
                     while c.db.compact(i64::MAX, 0).expect("compact").is_some() {
                         extra.1 += 1;
                     }
+                    let after = c.db.stats().counters;
+                    kinds.0 += after.packs - before.packs;
+                    kinds.1 += after.retention_rewrites - before.retention_rewrites;
                 }
                 15 if r.chance(30) => {
                     c.retention(&mut r);
@@ -550,12 +557,25 @@ fn random_sequences_match_a_btreemap_oracle() {
         }
     }
     println!(
-        "model: {sequences} sequences; {} write batches, {} flushes, {} reopens, {} deletes, {} compactions, {} retention passes, {} random queries, {} final full checks — all equal to the oracle",
-        totals.0, totals.1, totals.2, extra.0, extra.1, extra.2, totals.3, totals.4
+        "model: {sequences} sequences; {} write batches, {} flushes, {} reopens, {} deletes, {} compactions ({} packings, {} retention rewrites), {} retention passes, {} random queries, {} final full checks — all equal to the oracle",
+        totals.0,
+        totals.1,
+        totals.2,
+        extra.0,
+        extra.1,
+        kinds.0,
+        kinds.1,
+        extra.2,
+        totals.3,
+        totals.4
     );
     assert!(
         sequences < 1000 || (extra.0 > 500 && extra.1 > 500 && extra.2 > 100),
         "{extra:?}"
     );
     assert!(sequences < 1000 || totals.3 > 5000);
+    assert!(
+        sequences < 1000 || (kinds.0 > 100 && kinds.1 > 0),
+        "packing or retention rewrites not exercised: {kinds:?}"
+    );
 }

@@ -619,7 +619,7 @@ impl Engine {
         if let Err(e) = db.relocate_wal() {
             crate::warn!("cannot move the WAL down: {e}");
         }
-        for _ in 0..8 {
+        for _ in 0..16 {
             match db.move_down() {
                 Ok(true) => {}
                 Ok(false) => break,

@@ -279,6 +279,18 @@ impl Metrics {
         );
         counter(
             &mut out,
+            "pulsardb_compaction_packings_total",
+            "Compactions that packed the small tables of closed windows into one table.",
+            &[("", c.packs)],
+        );
+        counter(
+            &mut out,
+            "pulsardb_compaction_retention_rewrites_total",
+            "Compactions that rewrote a packed table without its windows past retention.",
+            &[("", c.retention_rewrites)],
+        );
+        counter(
+            &mut out,
             "pulsardb_compacted_bytes_total",
             "Table bytes read and written by compactions.",
             &[

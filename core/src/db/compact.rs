@@ -8,6 +8,20 @@
 //! tables are merged into one (a lone level-0 table too, to re-encode it);
 //! late data flushed into an old window is merged the same way.
 //!
+//! Sparse data leaves most windows with a table of a few kilobytes, and a
+//! table takes whole blocks (64 KiB on a gateway's file): a sensor writing
+//! once a minute would use a block per week for a few kilobytes. So closed
+//! windows holding one small table each are *packed*: neighbouring ones are
+//! merged into one table while it fits in a block. A packed table spans
+//! several windows (its `window_start` is its oldest point's window, the
+//! window of its `max_ts` its last); the manifest format is unchanged.
+//! Compaction, retention and capacity drops work on *groups*, the tables
+//! whose window spans overlap (see [`groups`]): late data flushed into a
+//! packed window belongs to the packed table's group, so the two are merged
+//! together and newer data keeps winning. Retention drops a group once its
+//! last window has expired; a packed table whose older windows alone have
+//! expired is rewritten without them.
+//!
 //! Why tiers: merging *all* of an open window's tables whenever there are
 //! more than N would rewrite the window's accumulated data every N flushes —
 //! quadratic in the flushes per window, the SD-card wear this exists to
@@ -48,6 +62,11 @@ pub struct CompactionJob {
     inputs: Vec<Arc<TableReader>>,
     tombstones: Vec<Tombstone>,
     window_start: i64,
+    window_ns: i64,
+    /// Points older than this are left out (retention of a packed table).
+    keep_from: i64,
+    /// A packing of small tables.
+    pack: bool,
     out_id: u64,
     level: u8,
     block_size: u32,
@@ -103,7 +122,14 @@ impl CompactionJob {
         }
         let mut w =
             TableWriter::new(self.out_id, self.block_size).with_chunk_points(self.chunk_points);
-        let r = merge(dev, src, &mut ins, &mut w, &mut self.points_in);
+        let r = merge(
+            dev,
+            src,
+            &mut ins,
+            &mut w,
+            self.keep_from,
+            &mut self.points_in,
+        );
         let r = r.and_then(|()| w.finish(dev, src));
         match r {
             Ok(sum) if sum.points == 0 => {
@@ -124,10 +150,14 @@ impl CompactionJob {
                     .chain(self.tombstones.iter().map(|t| t.lsn))
                     .max()
                     .unwrap_or(0);
+                // A packed or trimmed table starts at its oldest point's window.
+                let window_start = self
+                    .window_start
+                    .max(super::flush::window_of(sum.min_ts, self.window_ns));
                 self.output = Some(TableEntry {
                     id: self.out_id,
                     level: self.level,
-                    window_start: self.window_start,
+                    window_start,
                     min_ts: sum.min_ts,
                     max_ts: sum.max_ts,
                     max_lsn,
@@ -158,6 +188,7 @@ fn merge<D: BlockDevice, S: BlockSource>(
     src: &mut S,
     ins: &mut [Input<'_>],
     w: &mut TableWriter,
+    keep_from: i64,
     points_in: &mut u64,
 ) -> Result<(), Error<D::Error>> {
     let mut scratch = ChunkScratch::default();
@@ -252,7 +283,7 @@ fn merge<D: BlockDevice, S: BlockSource>(
             let deleted = ins
                 .get(k)
                 .is_some_and(|i| i.tombs.iter().any(|x| x.covers(sid, t)));
-            if !deleted {
+            if !deleted && t >= keep_from {
                 out_ts.push(t);
                 out_bits.push(bit);
                 if out_ts.len() == chunk {
@@ -304,34 +335,42 @@ impl<D: BlockDevice> Db<D> {
         }
     }
 
-    /// Picks a window to compact: the one with the most tables beyond
-    /// `max_tables_per_window`, else the oldest closed window (its end plus
-    /// `grace_ns` before `now_ns`) still holding several tables, else the
-    /// oldest window holding a table a tombstone applies to (rewriting it
-    /// removes the deleted points and then the tombstone). `None` if there
-    /// is nothing to do or a compaction runs.
+    /// Picks tables to merge, by rule, first match:
+    ///
+    /// 1. *crowded*: the group with the longest run of same-level tables
+    ///    beyond `max_tables_per_window`;
+    /// 2. *closed*: the oldest closed group (its last window's end plus
+    ///    `grace_ns` before `now_ns`) holding several tables, or a flush's;
+    /// 3. *purge*: the oldest group holding a table a tombstone applies to
+    ///    (rewriting it removes the deleted points, then the tombstone);
+    /// 4. *expired*: the oldest group holding points older than the
+    ///    retention cutoff while it is not wholly expired (a packed table
+    ///    whose oldest windows passed the cutoff): rewritten without them;
+    /// 5. *pack*: the oldest run of neighbouring closed groups of one small
+    ///    table each (a block or less) that together fit in a block.
+    ///
+    /// `None` if there is nothing to do or a compaction runs.
     pub fn plan_compaction(&mut self, now_ns: i64, grace_ns: i64) -> Option<CompactionJob> {
         if self.compaction_running || self.store.is_poisoned() {
             return None;
         }
         let w = self.cfg.window_ns.max(1);
-        let mut windows: alloc::collections::BTreeMap<i64, Vec<&Arc<TableReader>>> =
-            alloc::collections::BTreeMap::new();
-        for t in &self.tables {
-            windows.entry(t.entry.window_start).or_default().push(t);
+        let bs = u64::from(self.store.geometry().block_size);
+        let mut groups = groups(&self.tables, w);
+        for g in &mut groups {
+            crate::sort::sort_by_key(&mut g.tables, |t| t.entry.id);
         }
-        for ts in windows.values_mut() {
-            crate::sort::sort_by_key(ts, |t| t.entry.id);
-        }
+        let closed_at = |g: &Group<'_>| g.last.saturating_add(w).saturating_add(grace_ns) < now_ns;
         // The longest run of same-level tables (consecutive by id within the
-        // window) beyond the limit: a merge takes a run, so no table outside
+        // group) beyond the limit: a merge takes a run, so no table outside
         // it has an id between its inputs'.
-        let mut crowded: Option<(usize, i64, usize)> = None;
-        for (&start, ts) in &windows {
+        let mut crowded: Option<(usize, usize, usize)> = None;
+        for (gi, g) in groups.iter().enumerate() {
             let mut i = 0;
-            while let Some(first) = ts.get(i) {
+            while let Some(first) = g.tables.get(i) {
                 let level = first.entry.level;
-                let run = ts
+                let run = g
+                    .tables
                     .get(i..)
                     .unwrap_or_default()
                     .iter()
@@ -339,48 +378,62 @@ impl<D: BlockDevice> Db<D> {
                     .count()
                     .max(1);
                 if run > self.cfg.max_tables_per_window && crowded.is_none_or(|c| run > c.0) {
-                    crowded = Some((run, start, i));
+                    crowded = Some((run, gi, i));
                 }
                 i += run;
             }
         }
         let closed = || {
-            windows
-                .iter()
-                .find(|(start, ts)| {
-                    // Several tables, or a flush's (written fast): merged
-                    // into one, encoded with the best effort.
-                    (ts.len() > 1 || ts.iter().any(|t| t.entry.level == 0))
-                        && start.saturating_add(w).saturating_add(grace_ns) < now_ns
-                })
-                .map(|(&k, _)| k)
+            groups.iter().position(|g| {
+                // Several tables, or a flush's (written fast): merged into
+                // one, encoded with the best effort.
+                (g.tables.len() > 1 || g.tables.iter().any(|t| t.entry.level == 0)) && closed_at(g)
+            })
         };
         let purge = || {
-            windows
-                .iter()
-                .find(|(_, ts)| {
-                    ts.iter().any(|t| {
-                        self.tombstones
-                            .iter()
-                            .any(|x| x.applies_to(t.entry.max_lsn, t.entry.min_ts, t.entry.max_ts))
-                    })
+            groups.iter().position(|g| {
+                g.tables.iter().any(|t| {
+                    self.tombstones
+                        .iter()
+                        .any(|x| x.applies_to(t.entry.max_lsn, t.entry.min_ts, t.entry.max_ts))
                 })
-                .map(|(&k, _)| k)
+            })
         };
-        let (pick, from) = match crowded {
-            Some((_, start, at)) => (start, at),
-            None => (closed().or_else(purge)?, 0),
+        let cutoff = self.min_write_ts;
+        let keep_from = if cutoff == i64::MIN {
+            i64::MIN
+        } else {
+            super::flush::window_of(cutoff, w)
         };
-        // At most `max_merge_inputs`, the oldest first: each input holds a
-        // decoded chunk and an index page while merging.
-        let run_len = crowded.map_or(usize::MAX, |c| c.0);
-        let inputs: Vec<Arc<TableReader>> = windows
-            .get(&pick)?
-            .iter()
-            .skip(from)
-            .take(run_len.min(self.cfg.max_merge_inputs.max(2)))
-            .map(|t| Arc::clone(t))
-            .collect();
+        let expired = || {
+            groups.iter().position(|g| {
+                keep_from != i64::MIN && g.tables.iter().any(|t| t.entry.min_ts < keep_from)
+            })
+        };
+        let max_inputs = self.cfg.max_merge_inputs.max(2);
+        let mut pack = false;
+        let (inputs, window_start, keep_from): (Vec<Arc<TableReader>>, i64, i64) =
+            if let Some((run, gi, at)) = crowded {
+                let g = groups.get(gi)?;
+                let t = g.tables.iter().skip(at).take(run.min(max_inputs));
+                (t.map(|t| Arc::clone(t)).collect(), g.key, i64::MIN)
+            } else if let Some((gi, keep)) = closed()
+                .map(|gi| (gi, i64::MIN))
+                .or_else(|| purge().map(|gi| (gi, i64::MIN)))
+                .or_else(|| expired().map(|gi| (gi, keep_from)))
+            {
+                // At most `max_merge_inputs`, the oldest first: each input
+                // holds a decoded chunk and an index page while merging.
+                let g = groups.get(gi)?;
+                let t = g.tables.iter().take(max_inputs);
+                (t.map(|t| Arc::clone(t)).collect(), g.key, keep)
+            } else {
+                let run = pack_run(&groups, bs, max_inputs, closed_at)?;
+                pack = true;
+                let key = run.first()?.key;
+                let t = run.iter().filter_map(|g| g.tables.first());
+                (t.map(|t| Arc::clone(t)).collect(), key, i64::MIN)
+            };
         let level = inputs
             .iter()
             .map(|t| t.entry.level)
@@ -394,7 +447,10 @@ impl<D: BlockDevice> Db<D> {
             points_in: 0,
             tombstones: self.tombstones.clone(),
             inputs,
-            window_start: pick,
+            window_start,
+            window_ns: w,
+            keep_from,
+            pack,
             out_id,
             level,
             block_size: self.store.geometry().block_size,
@@ -414,7 +470,7 @@ impl<D: BlockDevice> Db<D> {
     /// Commits a written compaction: its output replaces its inputs.
     pub fn finish_compaction(
         &mut self,
-        job: CompactionJob,
+        mut job: CompactionJob,
     ) -> Result<CompactionOutcome, Error<D::Error>> {
         self.compaction_running = false;
         let ids: Vec<u64> = job.inputs.iter().map(|t| t.entry.id).collect();
@@ -429,7 +485,9 @@ impl<D: BlockDevice> Db<D> {
         if job.empty {
             // The blocks of the empty table were never committed.
             self.release_all(&job.taken);
+            job.inputs.clear();
             self.remove_tables(&ids)?;
+            self.count_kind(&job);
             self.counters.compactions += 1;
             self.counters.compacted_points_in += job.points_in;
             self.counters.compacted_bytes_in += job.bytes_in;
@@ -479,7 +537,10 @@ impl<D: BlockDevice> Db<D> {
         self.tables.push(Arc::new(reader));
         crate::sort::sort_by_key(&mut self.tables, |t| t.entry.id);
         self.retired.extend(retired);
+        // The job's own references would keep the inputs' blocks.
+        job.inputs.clear();
         self.reap();
+        self.count_kind(&job);
         self.counters.compactions += 1;
         self.counters.compacted_bytes_in += job.bytes_in;
         self.counters.compacted_points_in += job.points_in;
@@ -490,6 +551,15 @@ impl<D: BlockDevice> Db<D> {
             bytes_out: out.len,
             points: out.points,
         })
+    }
+
+    fn count_kind(&mut self, job: &CompactionJob) {
+        if job.pack {
+            self.counters.packs += 1;
+        }
+        if job.keep_from != i64::MIN {
+            self.counters.retention_rewrites += 1;
+        }
     }
 
     /// Frees the blocks of retired tables no query still reads.
@@ -521,4 +591,86 @@ pub struct CompactionOutcome {
     pub bytes_out: u64,
     /// Points in the output.
     pub points: u64,
+}
+
+/// The windows a table holds points of: from its `window_start` to the
+/// window of its newest point (the same one unless the table is packed).
+pub(crate) fn span(e: &TableEntry, w: i64) -> (i64, i64) {
+    let first = e.window_start;
+    (first, super::flush::window_of(e.max_ts, w).max(first))
+}
+
+/// Tables whose windows overlap, directly or through others: the unit of
+/// compaction and retention. A packed table spanning several windows and
+/// the late data flushed into any of them are one group, so merges and
+/// drops see every table that may hold the same (series, timestamp).
+#[derive(Debug)]
+pub(crate) struct Group<'a> {
+    /// Its first window.
+    pub key: i64,
+    /// Its last window.
+    pub last: i64,
+    /// Its tables.
+    pub tables: Vec<&'a Arc<TableReader>>,
+}
+
+/// The groups of `tables`, oldest first.
+pub(crate) fn groups(tables: &[Arc<TableReader>], w: i64) -> Vec<Group<'_>> {
+    let mut by_start: Vec<(i64, i64, &Arc<TableReader>)> = tables
+        .iter()
+        .map(|t| {
+            let (a, b) = span(&t.entry, w);
+            (a, b, t)
+        })
+        .collect();
+    crate::sort::sort_by_key(&mut by_start, |&(a, b, t)| (a, b, t.entry.id));
+    let mut out: Vec<Group<'_>> = Vec::new();
+    for (a, b, t) in by_start {
+        match out.last_mut() {
+            Some(g) if a <= g.last => {
+                g.last = g.last.max(b);
+                g.tables.push(t);
+            }
+            _ => out.push(Group {
+                key: a,
+                last: b,
+                tables: alloc::vec![t],
+            }),
+        }
+    }
+    out
+}
+
+/// The oldest run of neighbouring groups worth packing into one table: each
+/// closed and holding one table of at most a block, together at most a
+/// block, at least two of them. A window of sparse data otherwise holds a
+/// block with its table's few bytes.
+fn pack_run<'g, 'a>(
+    groups: &'g [Group<'a>],
+    block_size: u64,
+    max_inputs: usize,
+    closed: impl Fn(&Group<'_>) -> bool,
+) -> Option<&'g [Group<'a>]> {
+    let small = |g: &Group<'_>| {
+        closed(g)
+            && g.tables.len() == 1
+            && g.tables.first().is_some_and(|t| t.entry.len <= block_size)
+    };
+    let mut i = 0;
+    while i < groups.len() {
+        let (mut j, mut bytes) = (i, 0u64);
+        while let Some(g) = groups.get(j) {
+            let len = g.tables.first().map_or(0, |t| t.entry.len);
+            if !small(g) || bytes + len > block_size || j - i == max_inputs {
+                break;
+            }
+            bytes += len;
+            j += 1;
+        }
+        if j - i >= 2 {
+            return groups.get(i..j);
+        }
+        i = j.max(i + 1);
+    }
+    None
 }

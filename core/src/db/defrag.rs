@@ -7,7 +7,8 @@
 //! block (no re-encoding: a table's bytes do not depend on where they are),
 //! into the lowest free blocks when they all lie below it, and commits the
 //! new extents; the old blocks are
-//! freed once no query reads them. The file can then be cut shorter. Only
+//! freed once no query reads them. A manifest holding the highest block is
+//! written again lower down. The file can then be cut shorter. Only
 //! worth it when idle: it writes the table once more.
 
 use alloc::sync::Arc;
@@ -23,7 +24,8 @@ use crate::storage::{BlockDevice, BlockId};
 
 impl<D: BlockDevice> Db<D> {
     /// Moves the table or catalog segment holding the highest block in use
-    /// into the lowest free blocks, if they all lie below that block. Returns
+    /// into the lowest free blocks, if they all lie below that block (or
+    /// writes the manifest again lower down, if it holds it). Returns
     /// whether something moved. Only with [`AllocPolicy::Compact`], and not
     /// while a flush or a compaction runs.
     pub fn move_down(&mut self) -> Result<bool, Error<D::Error>> {
@@ -39,16 +41,17 @@ impl<D: BlockDevice> Db<D> {
         let Some(top) = self.store.highest_used_block() else {
             return Ok(false);
         };
-        if let Some(t) = self
+        // The entry, not the reader: a reference held here would keep the
+        // old copy's blocks from being freed by the `reap` below.
+        if let Some(mut entry) = self
             .tables
             .iter()
             .find(|t| t.entry.blocks().any(|b| b == top))
-            .cloned()
+            .map(|t| t.entry.clone())
         {
-            let Some(extents) = self.copy_down(t.entry.blocks().collect(), t.entry.len)? else {
+            let Some(extents) = self.copy_down(entry.blocks().collect(), entry.len)? else {
                 return Ok(false);
             };
-            let mut entry = t.entry.clone();
             entry.extents = extents;
             let moved = entry.clone();
             let id = entry.id;
@@ -97,7 +100,8 @@ impl<D: BlockDevice> Db<D> {
             )?;
             return Ok(true);
         }
-        Ok(false)
+        // Otherwise the top may be the manifest's block.
+        self.store.relocate_manifest()
     }
 
     /// Copies `len` bytes held in `old` into as many free blocks (the lowest),

@@ -120,6 +120,12 @@ pub struct Counters {
     pub compacted_points_in: u64,
     /// Bytes of tables written by compactions.
     pub compacted_bytes_out: u64,
+    /// Of the compactions: packings of small tables of closed windows into
+    /// one.
+    pub packs: u64,
+    /// Of the compactions: packed tables rewritten without their windows
+    /// past the retention cutoff.
+    pub retention_rewrites: u64,
     /// Windows dropped by retention or to make room.
     pub dropped_windows: u64,
     /// Tables dropped by retention or to make room.

@@ -44,7 +44,11 @@ type GroupWindows = (String, FieldType, BTreeMap<i64, Acc>);
 /// A query ready to run without the database.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The query, its start raised to the retention cutoff's window.
     q: Query,
+    /// The start it was asked with: the key of an aggregate over the whole
+    /// range.
+    asked_start: i64,
     series: Vec<Selected>,
     /// Active memtable points in range, per selected series (ts, bits).
     active: Vec<(Vec<i64>, Vec<u64>)>,
@@ -85,8 +89,20 @@ impl<D: BlockDevice> ChunkSource for Chunks<'_, D> {
 impl<D: BlockDevice> Db<D> {
     /// Resolves a query's series and captures the data it needs.
     pub fn prepare(&self, q: &Query) -> Result<Prepared, Error<D::Error>> {
+        // Windows past the retention cutoff are gone even where a packed
+        // table still holds their points (until it is rewritten).
+        let asked_start = q.start_ns;
+        let mut q = q.clone();
+        if self.min_write_ts != i64::MIN {
+            let w = self.cfg.window_ns.max(1);
+            q.start_ns = q
+                .start_ns
+                .max(super::flush::window_of(self.min_write_ts, w));
+        }
+        let q = &q;
         let mut p = Prepared {
             q: q.clone(),
+            asked_start,
             series: Vec::new(),
             active: Vec::new(),
             frozen: self.frozen.clone(),
@@ -322,6 +338,11 @@ impl Prepared {
                         .map_err(merge_err)?;
                         if windows.is_empty() {
                             continue;
+                        }
+                        if !matches!(a.window_ns, Some(w) if w > 0)
+                            && let Some(acc) = windows.remove(&q.start_ns)
+                        {
+                            windows.insert(self.asked_start, acc);
                         }
                         let g = groups
                             .entry((s.group.clone(), s.field.clone()))

@@ -1,7 +1,8 @@
 //! Retention and capacity: whole time windows leave the store.
 //!
 //! - [`Db::apply_retention`] drops every table of a window that ends at or
-//!   before the cutoff (now − retention); [`Db::set_retention_cutoff`] makes
+//!   before the cutoff (now − retention) — of a group of windows, for packed
+//!   tables (see the compaction module); [`Db::set_retention_cutoff`] makes
 //!   writes older than the cutoff rejected as
 //!   [`PointError::BeyondRetention`](super::PointError::BeyondRetention).
 //! - [`Db::drop_oldest_window`] frees room when the device is nearly full
@@ -14,6 +15,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::Db;
+use super::compact::{groups, span};
 use crate::error::Error;
 use crate::storage::BlockDevice;
 
@@ -54,14 +56,16 @@ impl<D: BlockDevice> Db<D> {
         self.min_write_ts
     }
 
-    /// Drops the windows that end at or before `cutoff_ns`.
+    /// Drops the windows that end at or before `cutoff_ns`: every group of
+    /// tables (see `compact::groups`) whose last window does. A packed table
+    /// whose older windows alone have expired is rewritten without them by
+    /// the next compaction.
     pub fn apply_retention(&mut self, cutoff_ns: i64) -> Result<DropOutcome, Error<D::Error>> {
         let w = self.cfg.window_ns.max(1);
-        let ids: Vec<u64> = self
-            .tables
+        let ids: Vec<u64> = groups(&self.tables, w)
             .iter()
-            .filter(|t| t.entry.window_start.saturating_add(w) <= cutoff_ns)
-            .map(|t| t.entry.id)
+            .filter(|g| g.last.saturating_add(w) <= cutoff_ns)
+            .flat_map(|g| g.tables.iter().map(|t| t.entry.id))
             .collect();
         self.drop_tables(&ids)
     }
@@ -81,10 +85,7 @@ impl<D: BlockDevice> Db<D> {
             ..DropOutcome::default()
         };
         while self.free_bytes() < reserve_bytes {
-            let mut windows: Vec<i64> = self.tables.iter().map(|t| t.entry.window_start).collect();
-            crate::sort::sort(&mut windows);
-            windows.dedup();
-            if windows.len() < 2 {
+            if groups(&self.tables, self.cfg.window_ns.max(1)).len() < 2 {
                 break;
             }
             let before = self.free_bytes();
@@ -97,17 +98,13 @@ impl<D: BlockDevice> Db<D> {
         Ok(total)
     }
 
-    /// Drops every table of the oldest window (to make room).
+    /// Drops every table of the oldest window, or of the oldest packed
+    /// windows (to make room).
     pub fn drop_oldest_window(&mut self) -> Result<DropOutcome, Error<D::Error>> {
-        let Some(oldest) = self.tables.iter().map(|t| t.entry.window_start).min() else {
-            return self.drop_tables(&[]);
-        };
-        let ids: Vec<u64> = self
-            .tables
-            .iter()
-            .filter(|t| t.entry.window_start == oldest)
-            .map(|t| t.entry.id)
-            .collect();
+        let ids: Vec<u64> = groups(&self.tables, self.cfg.window_ns.max(1))
+            .first()
+            .map(|g| g.tables.iter().map(|t| t.entry.id).collect())
+            .unwrap_or_default();
         self.drop_tables(&ids)
     }
 
@@ -130,17 +127,16 @@ impl<D: BlockDevice> Db<D> {
             return Ok(out);
         }
         let w = self.cfg.window_ns.max(1);
-        let mut windows: Vec<i64> = Vec::new();
+        let mut spans: Vec<(i64, i64)> = Vec::new();
         for t in self.tables.iter().filter(|t| ids.contains(&t.entry.id)) {
             out.tables += 1;
             out.points += t.entry.points;
             out.bytes += t.entry.len;
-            if !windows.contains(&t.entry.window_start) {
-                windows.push(t.entry.window_start);
-            }
-            out.through_ns = out.through_ns.max(t.entry.window_start.saturating_add(w));
+            let (first, last) = span(&t.entry, w);
+            spans.push((first, last));
+            out.through_ns = out.through_ns.max(last.saturating_add(w));
         }
-        out.windows = windows.len() as u64;
+        out.windows = windows_in(&mut spans, w);
         let tombs = self.tombstones_after(ids, None);
         let keep = tombs.clone();
         let dropped: Vec<u64> = ids.to_vec();
@@ -166,4 +162,22 @@ impl<D: BlockDevice> Db<D> {
         self.reap();
         Ok(out)
     }
+}
+
+/// Windows covered by the union of `spans` (first and last window starts).
+fn windows_in(spans: &mut [(i64, i64)], w: i64) -> u64 {
+    crate::sort::sort(spans);
+    let (mut n, mut upto) = (0u64, i64::MIN);
+    for &(a, b) in spans.iter() {
+        let from = if upto == i64::MIN {
+            a
+        } else {
+            a.max(upto.saturating_add(w))
+        };
+        if b >= from {
+            n += (b.saturating_sub(from) / w) as u64 + 1;
+        }
+        upto = upto.max(b);
+    }
+    n
 }

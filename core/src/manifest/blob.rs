@@ -73,6 +73,11 @@ pub fn read<D: BlockDevice>(
 }
 
 impl Arena {
+    /// The next blob starts in fresh blocks instead of after the last one.
+    pub fn retire(&mut self) {
+        self.block = None;
+    }
+
     /// Writes `bytes` as a new blob (programs, no sync). Returns where it is
     /// and every block it occupies; blocks taken from `alloc` are marked used.
     pub fn write<D: BlockDevice>(
