@@ -390,18 +390,23 @@ impl<D: BlockDevice> Store<D> {
 
     /// First half of a sync that does not hold the caller's lock during the
     /// device sync: programs the buffered WAL bytes and returns the LSN that
-    /// is durable once the device has synced. Then sync the device (a second
-    /// handle to it) and call [`Store::sync_done`].
+    /// is durable once done. Then sync the device (a second handle to it)
+    /// and call [`Store::sync_done`], again after another device sync while
+    /// it returns `false`.
     pub fn prepare_sync(&mut self) -> Result<Lsn, Error<D::Error>> {
         self.check()?;
         let r = self.wal.prepare_sync(&mut self.dev);
         self.guard(r)
     }
 
-    /// Second half of a sync: the device sync after [`Store::prepare_sync`]
-    /// returning `lsn` succeeded.
-    pub fn sync_done(&mut self, lsn: Lsn) {
-        self.wal.sync_done(lsn);
+    /// After a device sync that followed [`Store::prepare_sync`] returning
+    /// `lsn`: `true` when everything up to `lsn` is durable, `false` when
+    /// WAL block headers the sync covered were just programmed and the
+    /// device must be synced once more (then call this again).
+    pub fn sync_done(&mut self, lsn: Lsn) -> Result<bool, Error<D::Error>> {
+        self.check()?;
+        let r = self.wal.sync_done(&mut self.dev, lsn);
+        self.guard(r)
     }
 
     /// Records that everything at or below `lsn` is durable elsewhere and

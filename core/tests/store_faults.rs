@@ -259,14 +259,18 @@ fn exhaustive_cuts_small_workload() {
     );
 }
 
-#[test]
-fn random_cuts_larger_workload() {
-    let runs: u64 = std::env::var("PULSARDB_RANDOM_CUTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+/// A program unit (64 bytes) that does not divide the WAL block header: the
+/// WAL syncs each block before starting the next instead of deferring the
+/// next block's header to the group commit.
+const WIDE_UNIT: Geometry = Geometry {
+    block_size: 1024,
+    block_count: 64,
+    write_size: 64,
+};
+
+fn random_cuts(geo: Geometry, runs: u64) -> Tally {
     let ops = workload(99, 600, 4000);
-    let (bytes, erases, syncs) = measure(LARGE, &ops);
+    let (bytes, erases, syncs) = measure(geo, &ops);
     let mut r = Rng(2024);
     let mut t = Tally::default();
     for k in 0..runs {
@@ -275,15 +279,33 @@ fn random_cuts_larger_workload() {
             7 | 8 => CutTrigger::Erase(1 + r.below(erases)),
             _ => CutTrigger::Sync(1 + r.below(syncs)),
         };
-        cut_and_check(LARGE, &ops, cut, r.next(), fill_for(k), &mut t);
+        cut_and_check(geo, &ops, cut, r.next(), fill_for(k), &mut t);
     }
     println!(
-        "random: {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs; \
+        "random (program unit {}): {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs; \
          cut in format {}, cut in workload {}, no cut {}; records replayed {}",
-        t.cut_in_format, t.cut_in_workload, t.no_cut, t.replayed
+        geo.write_size, t.cut_in_format, t.cut_in_workload, t.no_cut, t.replayed
     );
     assert_eq!(t.runs, runs);
     assert_eq!(t.no_cut, 0, "every run must be cut");
+    t
+}
+
+fn random_cut_runs() -> u64 {
+    std::env::var("PULSARDB_RANDOM_CUTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+#[test]
+fn random_cuts_larger_workload() {
+    random_cuts(LARGE, random_cut_runs());
+}
+
+#[test]
+fn random_cuts_wide_program_unit() {
+    random_cuts(WIDE_UNIT, random_cut_runs() / 4);
 }
 
 /// Classifies what a store opened on a damaged image returned.

@@ -6,8 +6,9 @@
 //!   release the lock and wait for durability.
 //! - **Group commit.** The first waiter that finds no sync running becomes the
 //!   leader: under the lock it programs the buffered WAL bytes
-//!   (`prepare_sync`), then *without* the lock it `fdatasync`s the file, and
-//!   marks everything up to that point durable; every writer whose records
+//!   (`prepare_sync`), then *without* the lock it `fdatasync`s the file
+//!   (twice when the round started WAL blocks, whose headers are written
+//!   between the two), and marks everything up to that point durable; every writer whose records
 //!   were covered wakes up. Writers arriving meanwhile are covered by the next
 //!   round. An fsync error is final: the engine stops accepting writes and
 //!   reports unhealthy (after a failed fsync, Linux may have dropped the dirty
@@ -681,12 +682,20 @@ impl Engine {
         let target = lock(&self.db)
             .prepare_sync()
             .map_err(|e| format!("WAL write failed: {e}"))?;
-        self.dev
-            .sync_data()
-            .map_err(|e| format!("fsync of the store failed: {e}"))?;
-        lock(&self.db).sync_done(target);
-        self.metrics.syncs.fetch_add(1, Ordering::Relaxed);
-        Ok(target)
+        // Twice when the records started WAL blocks: their headers are
+        // written after the first (see the core's WAL docs).
+        loop {
+            self.dev
+                .sync_data()
+                .map_err(|e| format!("fsync of the store failed: {e}"))?;
+            self.metrics.syncs.fetch_add(1, Ordering::Relaxed);
+            let done = lock(&self.db)
+                .sync_done(target)
+                .map_err(|e| format!("WAL write failed: {e}"))?;
+            if done {
+                return Ok(target);
+            }
+        }
     }
 
     /// Answers a query: snapshot under the lock, table reads without it.

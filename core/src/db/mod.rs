@@ -391,15 +391,18 @@ impl<D: BlockDevice> Db<D> {
     }
 
     /// First half of a sync outside the caller's lock: programs buffered WAL
-    /// bytes and returns the LSN durable once the device is synced (through
-    /// another handle); then call [`Db::sync_done`].
+    /// bytes and returns the LSN durable once done; then sync the device
+    /// (through another handle) and call [`Db::sync_done`] until it returns
+    /// `true`, syncing the device before each call.
     pub fn prepare_sync(&mut self) -> Result<Lsn, Error<D::Error>> {
         self.store.prepare_sync()
     }
 
-    /// Second half of a split sync.
-    pub fn sync_done(&mut self, lsn: Lsn) {
-        self.store.sync_done(lsn);
+    /// Second half of a split sync, after each device sync: `true` when
+    /// everything up to `lsn` is durable; `false` when the device must be
+    /// synced once more (WAL block headers were programmed after the first).
+    pub fn sync_done(&mut self, lsn: Lsn) -> Result<bool, Error<D::Error>> {
+        self.store.sync_done(lsn)
     }
 
     /// Whether an earlier device error stopped writes.

@@ -11,11 +11,21 @@
 //! Durability (group commit): [`Wal::append`] only buffers; [`Wal::sync`]
 //! programs what is buffered and syncs the device once for all of it (or, to
 //! sync without holding the caller's lock, [`Wal::prepare_sync`], a device
-//! sync, then [`Wal::sync_done`]). Every fragment records the highest LSN
-//! known durable when it was written: at replay, a valid fragment after a
-//! damaged one that claims the damaged record durable proves corruption,
-//! instead of a torn tail to truncate. Before a new block is started the
-//! previous one is synced, so a durable header implies a durable predecessor.
+//! sync, then [`Wal::sync_done`] until it says done). Every fragment records
+//! the highest LSN known durable when it was written: at replay, a valid
+//! fragment after a damaged one that claims the damaged record durable
+//! proves corruption, instead of a torn tail to truncate.
+//!
+//! A durable header must imply a durable predecessor: replay follows a valid
+//! header and expects the chain before it whole. So a block's header is
+//! programmed only after a device sync covered its predecessor's end and its
+//! own first fragments: a sync programs the buffered fragments (holding back
+//! the headers of blocks started since the last sync), syncs, programs those
+//! headers and syncs again. A group commit costs one device sync, or two when
+//! it started blocks — not one per block started, which a writer would wait
+//! for while appending, under its lock. Where the program unit does not
+//! divide the header (units of 64 bytes or more) the simpler rule applies:
+//! the previous block is synced before the next one is started.
 //!
 //! Layout on media: `docs/format/wal.md`.
 
@@ -57,12 +67,28 @@ struct Tail {
     buf: Vec<u8>,
 }
 
+/// A block header waiting to be programmed (see the module docs).
+#[derive(Debug)]
+struct Head {
+    block: BlockId,
+    bytes: Vec<u8>,
+}
+
 /// The WAL writer.
 #[derive(Debug)]
 pub struct Wal {
     geo: Geometry,
     chain: VecDeque<ChainBlock>,
     tail: Tail,
+    /// Headers are programmed after a sync, not with their blocks' first
+    /// fragments.
+    defer_heads: bool,
+    /// Headers of blocks whose first fragments are programmed, not yet
+    /// covered by a started sync.
+    pending_heads: Vec<Head>,
+    /// Headers of blocks whose first fragments a started sync covers: they
+    /// are programmed once it completes.
+    heads_in_sync: Vec<Head>,
     next_lsn: Lsn,
     durable_lsn: Lsn,
     epoch: u32,
@@ -102,6 +128,9 @@ impl Wal {
                 programmed: 0,
                 buf: Vec::with_capacity(geo.block_size as usize),
             },
+            defer_heads: HEADER_LEN.is_multiple_of(geo.write_size.max(1)),
+            pending_heads: Vec::new(),
+            heads_in_sync: Vec::new(),
             next_lsn,
             durable_lsn: next_lsn.saturating_sub(1),
             epoch,
@@ -303,6 +332,25 @@ impl Wal {
     }
 
     fn program_raw<D: BlockDevice>(&mut self, dev: &mut D) -> Result<(), Error<D::Error>> {
+        let head = HEADER_LEN as usize;
+        if self.defer_heads && self.tail.programmed == 0 && self.tail.buf.len() >= head {
+            // The header waits for a sync covering what precedes it.
+            let len = self.tail.buf.len() as u32;
+            if let Some(body) = self.tail.buf.get(head..)
+                && !body.is_empty()
+            {
+                dev.program(self.tail.block, HEADER_LEN, body)
+                    .map_err(Error::Device)?;
+            }
+            let bytes = self.tail.buf.get(..head).unwrap_or_default().to_vec();
+            self.pending_heads.push(Head {
+                block: self.tail.block,
+                bytes,
+            });
+            self.tail.programmed = len;
+            self.tail.buf.clear();
+            return Ok(());
+        }
         dev.program(self.tail.block, self.tail.programmed, &self.tail.buf)
             .map_err(Error::Device)?;
         self.tail.programmed += self.tail.buf.len() as u32;
@@ -310,7 +358,16 @@ impl Wal {
         Ok(())
     }
 
-    /// Finishes the tail block (programmed and synced) and opens its successor.
+    /// Programs the headers a completed sync covered.
+    fn program_heads<D: BlockDevice>(&mut self, dev: &mut D) -> Result<(), Error<D::Error>> {
+        for h in core::mem::take(&mut self.heads_in_sync) {
+            dev.program(h.block, 0, &h.bytes).map_err(Error::Device)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the tail block (programmed; synced too unless headers are
+    /// deferred) and opens its successor.
     fn switch_block<D: BlockDevice>(
         &mut self,
         dev: &mut D,
@@ -319,9 +376,11 @@ impl Wal {
         continues: bool,
     ) -> Result<(), Error<D::Error>> {
         self.program_buffered(dev, true)?;
-        dev.sync().map_err(Error::Device)?;
-        // Everything before the record being written is now durable.
-        self.durable_lsn = self.durable_lsn.max(lsn - 1);
+        if !self.defer_heads {
+            dev.sync().map_err(Error::Device)?;
+            // Everything before the record being written is now durable.
+            self.durable_lsn = self.durable_lsn.max(lsn - 1);
+        }
         let prev = self.tail.header;
         self.open_block(
             dev,
@@ -338,24 +397,42 @@ impl Wal {
     /// highest durable LSN.
     pub fn sync<D: BlockDevice>(&mut self, dev: &mut D) -> Result<Lsn, Error<D::Error>> {
         let target = self.prepare_sync(dev)?;
-        if target > self.durable_lsn {
-            dev.sync().map_err(Error::Device)?;
-            self.sync_done(target);
+        if target > self.durable_lsn || !self.heads_in_sync.is_empty() {
+            loop {
+                dev.sync().map_err(Error::Device)?;
+                if self.sync_done(dev, target)? {
+                    break;
+                }
+            }
         }
         Ok(self.durable_lsn)
     }
 
     /// First half of a sync: programs every buffered fragment. Returns the
-    /// LSN that is durable once the device has synced.
+    /// LSN that is durable once the device has synced and
+    /// [`Wal::sync_done`] has said so.
     pub fn prepare_sync<D: BlockDevice>(&mut self, dev: &mut D) -> Result<Lsn, Error<D::Error>> {
         self.program_buffered(dev, false)?;
+        let pending = core::mem::take(&mut self.pending_heads);
+        self.heads_in_sync.extend(pending);
         Ok(self.next_lsn - 1)
     }
 
-    /// Second half: the device sync that followed `prepare_sync` returning
-    /// `lsn` completed.
-    pub fn sync_done(&mut self, lsn: Lsn) {
+    /// After each device sync that followed `prepare_sync` returning `lsn`:
+    /// `true` when the records up to `lsn` are durable; `false` when the
+    /// sync let headers be programmed (they were), so the device must be
+    /// synced once more and this called again.
+    pub fn sync_done<D: BlockDevice>(
+        &mut self,
+        dev: &mut D,
+        lsn: Lsn,
+    ) -> Result<bool, Error<D::Error>> {
+        if !self.heads_in_sync.is_empty() {
+            self.program_heads(dev)?;
+            return Ok(false);
+        }
         self.durable_lsn = self.durable_lsn.max(lsn.min(self.next_lsn - 1));
+        Ok(true)
     }
 
     /// Drops chain blocks whose records all have an LSN at or below `lsn`;
@@ -390,7 +467,10 @@ impl Wal {
 
     /// Whether every record is durable and nothing waits to be programmed.
     pub fn is_settled(&self) -> bool {
-        self.durable_lsn + 1 == self.next_lsn && self.tail.buf.is_empty()
+        self.durable_lsn + 1 == self.next_lsn
+            && self.tail.buf.is_empty()
+            && self.pending_heads.is_empty()
+            && self.heads_in_sync.is_empty()
     }
 
     /// Moves the log to a new chain starting in `block` (already allocated),
