@@ -241,7 +241,14 @@ impl Engine {
         &self.cfg
     }
 
-    /// The channel maintenance listens on for "flush now" (taken once).
+    /// Wakes the maintenance thread: it flushes what is buffered, then
+    /// applies retention and compacts.
+    pub fn kick(&self) {
+        // Full channel: the maintenance thread is already asked.
+        let _ = self.kick.try_send(());
+    }
+
+    /// The receiving end of the maintenance thread's wake-ups (once).
     pub fn take_kick_receiver(&self) -> Option<smol::channel::Receiver<()>> {
         lock(&self.kick_rx).take()
     }

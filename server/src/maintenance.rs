@@ -115,9 +115,10 @@ async fn run(
         let now = match tick.or(kicked).or(stopped).await {
             Event::Stop => return,
             Event::Kick => {
-                if flush(&engine) {
-                    next_house = Instant::now();
-                }
+                // A full memtable, or tables flushed by `POST /flush`: then
+                // retention and compaction right away.
+                flush(&engine);
+                next_house = Instant::now();
                 next_flush = Instant::now() + flush_every;
                 continue;
             }

@@ -363,3 +363,52 @@ fn with_on_full_reject_writes_get_507_until_room_is_back() {
         "full store, reject: {accepted} points accepted, then 507 ({msg}); writes resumed after DROP MEASUREMENT without a restart"
     );
 }
+
+#[test]
+fn sparse_windows_are_packed_and_the_store_file_shrinks() {
+    let dir = TempDir::new("packing");
+    let s = Server::start(&dir.0, None);
+    influxql(&s, "POST", "CREATE DATABASE lab");
+    // Five sensors every 6 hours for 60 weeks: 60 seven-day windows of
+    // about 840 points each, a few KiB of table per 64 KiB block.
+    let start = now_s() - 60 * 7 * 86_400;
+    let mut body = String::new();
+    let mut n = 0;
+    for i in 0..60 * 7 * 4 {
+        for k in 0..5 {
+            body.push_str(&format!(
+                "env,sensor=s{k} t={}.{} {}\n",
+                20 + (i * 7 + k) % 13,
+                (i * 3 + k) % 100,
+                start + i * 6 * 3600
+            ));
+            n += 1;
+        }
+    }
+    let r = s.write_lp("db=lab&precision=s", &body);
+    assert_eq!(r.status, 204, "{}", r.text());
+    let flushed = s.req("POST", "/flush", &[], b"");
+    assert_eq!(flushed.status, 200);
+    let tables_flushed: f64 =
+        serde_json::from_str::<Value>(&flushed.text()).unwrap()["tables_written"]
+            .as_f64()
+            .unwrap();
+    // The flush kicks compaction: closed windows are packed (the open one
+    // keeps its own table), tables move down and the file is cut after the
+    // last block in use.
+    let file = dir.0.join("pulsardb.store");
+    wait_for("packing and the file cut", || {
+        metric(&s, "pulsardb_tables") <= 2.0
+            && std::fs::metadata(&file).map_or(u64::MAX, |m| m.len()) <= 16 * 65_536
+    });
+    let packings = metric(&s, "pulsardb_compaction_packings_total");
+    assert!(packings >= 1.0);
+    let v = influxql(&s, "GET", "SELECT count(t) FROM env");
+    assert_eq!(v["results"][0]["series"][0]["values"][0][1], n, "{v}");
+    let len = std::fs::metadata(&file).unwrap().len();
+    println!(
+        "packing: {n} points in {tables_flushed} flushed tables → {} table(s) after {packings} packings; store file {len} bytes ({:.2} B/point)",
+        metric(&s, "pulsardb_tables"),
+        len as f64 / n as f64
+    );
+}

@@ -58,7 +58,13 @@ pub fn metrics(engine: &Engine) -> Reply {
 /// `POST /flush`: writes the memtable to tables now.
 pub fn flush(engine: &Engine) -> Reply {
     match engine.flush() {
-        Ok(n) => Reply::json(200, &serde_json::json!({ "tables_written": n })),
+        Ok(n) => {
+            if n > 0 {
+                // Compaction follows, as after a flush of its own.
+                engine.kick();
+            }
+            Reply::json(200, &serde_json::json!({ "tables_written": n }))
+        }
         Err(e) => super::write::engine_reply(&e),
     }
 }
