@@ -18,9 +18,12 @@
 //!   refused (request smuggling);
 //! - `Expect: 100-continue` is answered after those checks;
 //! - at most `workers` requests run handlers at once (the others wait for
-//!   a turn), and a body over 64 KiB is received only with a turn, so
-//!   memory for bodies and answers stays bounded (`workers` × `max_body_bytes`
-//!   plus 64 KiB per connection).
+//!   a turn); a body over 64 KiB is received only with an upload slot (also
+//!   `workers` of them), held until its handler is done, so memory for
+//!   bodies and answers stays bounded (`workers` × `max_body_bytes` plus
+//!   64 KiB per connection). Slots and turns are separate: clients trickling
+//!   large bodies in can hold every slot, yet small requests still get
+//!   turns.
 //!
 //! One thread per client connection reads a request, runs the handler and
 //! writes the answer, in turn (HTTP/1.1 keep-alive; pipelined requests wait
@@ -96,6 +99,8 @@ struct Shared {
     stats: Arc<GuardStats>,
     registry: Registry,
     turns: Turns,
+    /// Slots to receive a large body in.
+    uploads: Turns,
     stop: Arc<AtomicBool>,
 }
 
@@ -176,6 +181,10 @@ pub fn serve(listener: TcpListener, cfg: GuardConfig, engine: Arc<Engine>, stop:
     let _ = listener.set_nonblocking(true);
     let shared = Arc::new(Shared {
         turns: Turns {
+            free: Mutex::new(cfg.workers.max(1)),
+            freed: Condvar::new(),
+        },
+        uploads: Turns {
             free: Mutex::new(cfg.workers.max(1)),
             freed: Condvar::new(),
         },
@@ -627,11 +636,12 @@ fn serve_connection(sock: TcpStream, sh: &Shared, id: u64) -> io::Result<()> {
             idle: cfg.idle_timeout,
         };
         // A body of more than SMALL_BODY bytes (or of unknown length) is
-        // received holding a handler turn: at most `workers` large bodies
-        // are in memory at once, the others wait in their sockets. Small
-        // ones are read first, so a slow sender holds no turn.
+        // received holding an upload slot, until its handler is done: at
+        // most `workers` large bodies are in memory at once, the others wait
+        // in their sockets. A handler turn is only taken once the body is
+        // in, so a slow sender holds no turn.
         let large = head.chunked || head.content_length.is_some_and(|n| n > SMALL_BODY);
-        let early_turn = large.then(|| sh.turns.take());
+        let _upload = large.then(|| sh.uploads.take());
         let mut body = Vec::new();
         if head.chunked {
             if let Err(e) = copy_chunked(&mut body_r, &mut body, cfg.max_body_bytes, &mut buf) {
@@ -670,7 +680,7 @@ fn serve_connection(sock: TcpStream, sh: &Shared, id: u64) -> io::Result<()> {
             }
         }
         let reply = {
-            let _turn = early_turn.unwrap_or_else(|| sh.turns.take());
+            let _turn = sh.turns.take();
             super::dispatch(&sh.engine, head.method, &head.target, &head.headers, body)
         };
         let close = head.close || sh.stop.load(Ordering::Relaxed);
