@@ -264,3 +264,37 @@ fn connections_beyond_the_limit_evict_idle_ones_or_get_503() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn http_1_0_keep_alive_is_answered_in_kind() {
+    let dir = TempDir::new("http10");
+    let s = Server::start(&dir.0, None);
+    let header = |r: &pulsardb_tests::Resp, name: &str| {
+        r.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_ascii_lowercase())
+    };
+    // Asked for: the answer says keep-alive and the connection serves a
+    // second request.
+    let mut c = connect(&s);
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    for _ in 0..2 {
+        c.write_all(b"GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap();
+        let resp = read_response(&mut r).unwrap();
+        assert_eq!(resp.status, 204);
+        assert_eq!(header(&resp, "connection").as_deref(), Some("keep-alive"));
+    }
+    // Not asked for: HTTP/1.0 closes after the answer.
+    let mut c = connect(&s);
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(b"GET /ping HTTP/1.0\r\n\r\n").unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    let resp = read_response(&mut r).unwrap();
+    assert_eq!(resp.status, 204);
+    assert_eq!(header(&resp, "connection").as_deref(), Some("close"));
+    let mut rest = Vec::new();
+    assert_eq!(r.read_to_end(&mut rest).unwrap(), 0, "closed");
+}

@@ -289,6 +289,8 @@ struct Head {
     chunked: bool,
     expect_continue: bool,
     close: bool,
+    /// An HTTP/1.0 request.
+    http10: bool,
     head_method: bool,
 }
 
@@ -396,6 +398,7 @@ fn read_head(r: &mut BufReader<TcpStream>, cfg: &GuardConfig) -> Result<Head, He
         chunked: false,
         expect_continue: false,
         close: version == "HTTP/1.0",
+        http10: version == "HTTP/1.0",
         head_method: method == "HEAD",
     };
     for line in it {
@@ -684,7 +687,7 @@ fn serve_connection(sock: TcpStream, sh: &Shared, id: u64) -> io::Result<()> {
             super::dispatch(&sh.engine, head.method, &head.target, &head.headers, body)
         };
         let close = head.close || sh.stop.load(Ordering::Relaxed);
-        reply.write_to(&mut client_w, head.head_method, close)?;
+        reply.write_to(&mut client_w, head.head_method, close, head.http10)?;
         if close {
             break;
         }

@@ -143,8 +143,17 @@ impl Reply {
     }
 
     /// Writes the response: status line, headers (always a Content-Length
-    /// when there is a body), body unless `head_method`.
-    pub fn write_to(self, w: &mut impl Write, head_method: bool, close: bool) -> io::Result<()> {
+    /// when there is a body), body unless `head_method`. `close` says the
+    /// connection ends after it; otherwise `http10` (an HTTP/1.0 client that
+    /// asked for keep-alive) gets `Connection: keep-alive`, without which it
+    /// would wait for the close.
+    pub fn write_to(
+        self,
+        w: &mut impl Write,
+        head_method: bool,
+        close: bool,
+        http10: bool,
+    ) -> io::Result<()> {
         use std::fmt::Write as _;
         let mut h = String::with_capacity(256 + self.headers.len() * 64);
         let _ = write!(
@@ -174,6 +183,8 @@ impl Reply {
         }
         if close {
             h.push_str("Connection: close\r\n");
+        } else if http10 {
+            h.push_str("Connection: keep-alive\r\n");
         }
         h.push_str("\r\n");
         if no_body || head_method || self.body.is_empty() {
