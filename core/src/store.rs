@@ -515,8 +515,9 @@ impl<D: BlockDevice> Store<D> {
         Ok(true)
     }
 
-    /// Moves an idle WAL to the lowest free block when that is below its
-    /// current block (with [`AllocPolicy::Compact`], so that a file can be
+    /// Moves an idle WAL to the lowest free block when that and the block
+    /// it reserves next are below its current block or reserved successor
+    /// (with [`AllocPolicy::Compact`], so that a file can be
     /// cut short after the data moved down). Only when every record is
     /// durable and checkpointed; one manifest commit. Returns whether it moved.
     pub fn relocate_wal(&mut self) -> Result<bool, Error<D::Error>> {
@@ -531,10 +532,18 @@ impl<D: BlockDevice> Store<D> {
             return Ok(false);
         }
         let Some(tail) = tail else { return Ok(false) };
+        // The chain and its reserved successor move when the two lowest free
+        // blocks lie below the higher of them (a successor reserved while
+        // the blocks below were taken would keep the file long).
+        let held = tail.max(self.wal.reserved_next());
         let Some(block) = self.meta.alloc.alloc() else {
             return Ok(false);
         };
-        if block > tail {
+        let second = self.meta.alloc.alloc();
+        if let Some(b) = second {
+            self.meta.alloc.release_now(b);
+        }
+        if second.is_none_or(|b| block.max(b) >= held) {
             self.meta.alloc.release_now(block);
             return Ok(false);
         }

@@ -627,9 +627,11 @@ impl Engine {
         if let Err(e) = db.relocate_wal() {
             crate::warn!("cannot move the WAL down: {e}");
         }
+        let top = db.store().highest_used_block();
+        let mut moved = 0;
         for _ in 0..16 {
             match db.move_down() {
-                Ok(true) => {}
+                Ok(true) => moved += 1,
                 Ok(false) => break,
                 Err(e) => {
                     crate::warn!("cannot move a table down: {e}");
@@ -639,6 +641,12 @@ impl Engine {
                     break;
                 }
             }
+        }
+        if moved > 0 {
+            crate::debug!(
+                "{moved} table(s) or segment(s) moved down: highest block in use {top:?} -> {:?}",
+                db.store().highest_used_block()
+            );
         }
         self.trim_file(db);
     }
