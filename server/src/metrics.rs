@@ -368,7 +368,7 @@ impl Metrics {
         counter(
             &mut out,
             "pulsardb_wal_syncs_total",
-            "Group-commit syncs of the WAL.",
+            "Device syncs of WAL group commits: one per round, two when it started WAL blocks.",
             &[("", l(&self.syncs))],
         );
         counter(

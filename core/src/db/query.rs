@@ -91,25 +91,26 @@ impl<D: BlockDevice> Db<D> {
     pub fn prepare(&self, q: &Query) -> Result<Prepared, Error<D::Error>> {
         // Windows past the retention cutoff are gone even where a packed
         // table still holds their points (until it is rewritten).
-        let asked_start = q.start_ns;
-        let mut q = q.clone();
-        if self.min_write_ts != i64::MIN {
+        let from = if self.min_write_ts == i64::MIN {
+            q.start_ns
+        } else {
             let w = self.cfg.window_ns.max(1);
-            q.start_ns = q
-                .start_ns
-                .max(super::flush::window_of(self.min_write_ts, w));
-        }
-        let q = &q;
+            q.start_ns
+                .max(super::flush::window_of(self.min_write_ts, w))
+        };
         let mut p = Prepared {
-            q: q.clone(),
-            asked_start,
+            q: Query {
+                start_ns: from,
+                ..q.clone()
+            },
+            asked_start: q.start_ns,
             series: Vec::new(),
             active: Vec::new(),
             frozen: self.frozen.clone(),
             tables: self
                 .tables
                 .iter()
-                .filter(|t| t.entry.max_ts >= q.start_ns && t.entry.min_ts <= q.end_ns)
+                .filter(|t| t.entry.max_ts >= from && t.entry.min_ts <= q.end_ns)
                 .cloned()
                 .collect(),
             tombstones: self.tombstones.clone(),
@@ -150,7 +151,7 @@ impl<D: BlockDevice> Db<D> {
                 let mut ts_v = Vec::new();
                 let mut bits_v = Vec::new();
                 if let Some(b) = self.active.series(s) {
-                    b.range(q.start_ns, q.end_ns, &mut ts_v, &mut bits_v);
+                    b.range(from, q.end_ns, &mut ts_v, &mut bits_v);
                 }
                 p.active.push((ts_v, bits_v));
                 p.series.push(Selected {
