@@ -435,7 +435,7 @@ fn measure(ops: &[Op]) -> (u64, u64, u64, OpCounts) {
 
 #[test]
 fn exhaustive_cuts_small_db_workload() {
-    let ops = workload(5, 40);
+    let ops = workload(10, 40);
     let (bytes, erases, syncs, n) = measure(&ops);
     let cuts = all_cuts(bytes, erases, syncs);
     let mut t = Tally::default();

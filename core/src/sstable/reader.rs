@@ -52,6 +52,7 @@ impl TableReader {
                 top_offset: 0,
                 top_len: 0,
                 series: 0,
+                version: format::VERSION,
             },
             block_size,
         };
@@ -176,7 +177,8 @@ impl TableReader {
                 let want = ids.binary_search(&id).ok();
                 let mut prev: Option<ChunkMeta> = None;
                 for _ in 0..n {
-                    let m = decode_chunk_meta(ty, prev.as_ref(), &mut r).map_err(bad)?;
+                    let m = decode_chunk_meta(ty, prev.as_ref(), self.footer.version, &mut r)
+                        .map_err(bad)?;
                     if m.offset.saturating_add(u64::from(m.len)) > p.offset {
                         // Chunks precede the page that indexes them.
                         return Err(self.corrupt("table index page", p.offset));
@@ -255,7 +257,8 @@ impl TableReader {
             let mut prev: Option<ChunkMeta> = None;
             let mut chunks = Vec::with_capacity(n as usize);
             for _ in 0..n {
-                let m = decode_chunk_meta(ty, prev.as_ref(), &mut r).map_err(bad)?;
+                let m = decode_chunk_meta(ty, prev.as_ref(), self.footer.version, &mut r)
+                    .map_err(bad)?;
                 prev = Some(m);
                 chunks.push(m);
             }

@@ -119,10 +119,12 @@ impl Stats {
     /// Encodes. Float min, max, first and last are stored as scaled decimals
     /// when they share an exponent; the sum is kept as the float the chunk's
     /// values add up to in time order (what decoding the chunk would give).
-    pub fn encode(&self, base_ts: i64, out: &mut Vec<u8>) {
+    /// The times of the smallest and largest value are stored minus
+    /// `base_ts`, divided by `unit` (which divides both differences).
+    pub fn encode(&self, base_ts: i64, unit: u64, out: &mut Vec<u8>) {
         self.encode_values(out);
-        put_u64(out, self.min_at.wrapping_sub(base_ts) as u64);
-        put_u64(out, self.max_at.wrapping_sub(base_ts) as u64);
+        put_u64(out, (self.min_at.wrapping_sub(base_ts) as u64) / unit);
+        put_u64(out, (self.max_at.wrapping_sub(base_ts) as u64) / unit);
     }
 
     fn encode_values(&self, out: &mut Vec<u8>) {
@@ -188,10 +190,12 @@ impl Stats {
     }
 
     /// Decodes statistics of a chunk of `count` values of type `ty`.
+    /// `base_ts` and `unit` as given to [`Stats::encode`].
     pub fn decode(
         ty: FieldType,
         count: u64,
         base_ts: i64,
+        unit: u64,
         r: &mut Reader<'_>,
     ) -> Result<Self, Truncated> {
         let mut st = match ty {
@@ -284,8 +288,12 @@ impl Stats {
                 }
             }
         };
-        st.min_at = base_ts.wrapping_add(r.u64()? as i64);
-        st.max_at = base_ts.wrapping_add(r.u64()? as i64);
+        let mut at = || {
+            let at = Truncated { offset: r.pos() };
+            r.u64()?.checked_mul(unit).ok_or(at)
+        };
+        st.min_at = base_ts.wrapping_add(at()? as i64);
+        st.max_at = base_ts.wrapping_add(at()? as i64);
         Ok(st)
     }
 }

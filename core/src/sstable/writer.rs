@@ -378,6 +378,7 @@ impl TableWriter {
             top_offset,
             top_len: top.len() as u32,
             series: self.series,
+            version: format::VERSION,
         };
         self.stream.write(dev, src, &footer.encode(self.table_id))?;
         let (len, extents) = self.stream.finish(dev, src)?;
