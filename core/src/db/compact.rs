@@ -564,18 +564,30 @@ impl<D: BlockDevice> Db<D> {
 
     /// Frees the blocks of retired tables no query still reads.
     pub fn reap(&mut self) {
-        let mut keep = Vec::new();
-        let mut free: Vec<BlockId> = Vec::new();
-        for t in core::mem::take(&mut self.retired) {
-            if Arc::strong_count(&t) == 1 {
-                free.extend(t.entry.blocks());
-            } else {
-                keep.push(t);
+        let (done, keep): (Vec<_>, Vec<_>) = core::mem::take(&mut self.retired)
+            .into_iter()
+            .partition(|t| Arc::strong_count(t) == 1);
+        self.retired = keep;
+        if done.is_empty() {
+            return;
+        }
+        // A table moved down keeps its id and the blocks that did not move:
+        // those stay, in use by its live copy or by a retired copy a query
+        // still reads.
+        let mut held: Vec<BlockId> = Vec::new();
+        for t in self.tables.iter().chain(&self.retired) {
+            if done.iter().any(|d| d.entry.id == t.entry.id) {
+                held.extend(t.entry.blocks());
             }
         }
-        self.retired = keep;
+        let mut free: Vec<BlockId> = done.iter().flat_map(|t| t.entry.blocks()).collect();
+        crate::sort::sort_by_key(&mut free, |&b| b);
+        free.dedup();
+        crate::sort::sort_by_key(&mut held, |&b| b);
         for b in free {
-            self.store.free_committed(b);
+            if held.binary_search(&b).is_err() {
+                self.store.free_committed(b);
+            }
         }
     }
 }

@@ -2,14 +2,17 @@
 //!
 //! With the *compact* allocation policy data is written to the lowest free
 //! blocks, but a compaction writes its output before its inputs are freed,
-//! so the output lands above them and stays there. [`Db::move_down`] copies
-//! the table (or catalog segment) holding the highest block in use, block by
-//! block (no re-encoding: a table's bytes do not depend on where they are),
-//! into the lowest free blocks when they all lie below it, and commits the
-//! new extents; the old blocks are
-//! freed once no query reads them. A manifest holding the highest block is
-//! written again lower down. The file can then be cut shorter. Only
-//! worth it when idle: it writes the table once more.
+//! so the output lands above them and stays there, with the holes its
+//! inputs leave below. [`Db::move_down`] takes the table (or catalog
+//! segment) holding the highest block in use and copies its blocks that
+//! have a free block below them, highest first, each into the lowest free
+//! block (no re-encoding: a table's bytes do not depend on where they are);
+//! its other blocks stay. A large table thus fills the holes below its top
+//! without needing room for all of itself there. The new extents are
+//! committed; the blocks left are freed once no query reads the old copy.
+//! A manifest holding the highest block is written again lower down. The
+//! file can then be cut shorter. Only worth it when idle: it writes the
+//! moved blocks once more.
 
 use alloc::sync::Arc;
 use alloc::vec;
@@ -49,25 +52,27 @@ impl<D: BlockDevice> Db<D> {
             .find(|t| t.entry.blocks().any(|b| b == top))
             .map(|t| t.entry.clone())
         {
-            let Some(extents) = self.copy_down(entry.blocks().collect(), entry.len)? else {
+            let old: Vec<BlockId> = entry.blocks().collect();
+            let Some(moved) = self.copy_down(&old, entry.len)? else {
                 return Ok(false);
             };
-            entry.extents = extents;
-            let moved = entry.clone();
+            entry.extents = moved.extents;
+            let edited = entry.clone();
             let id = entry.id;
             self.commit_moved(
                 |m| {
                     if let Some(e) = m.tables.iter_mut().find(|e| e.id == id) {
-                        *e = moved;
+                        *e = edited;
                     }
                 },
-                &entry.extents,
+                &moved.taken,
                 &[],
             )?;
             let bs = self.store.geometry().block_size;
             let reader = TableReader::open(self.store.device_mut(), &entry, bs)?;
             if let Some(slot) = self.tables.iter_mut().find(|x| x.entry.id == id) {
-                // Queries reading the old copy finish; its blocks go after.
+                // Queries reading the old copy finish; the blocks it left go
+                // after (`reap` keeps those the new copy still uses).
                 let old = core::mem::replace(slot, Arc::new(reader));
                 self.retired.push(old);
             }
@@ -83,11 +88,11 @@ impl<D: BlockDevice> Db<D> {
             .cloned();
         if let Some(seg) = seg {
             let old: Vec<BlockId> = seg.blocks().collect();
-            let Some(extents) = self.copy_down(old.clone(), seg.len)? else {
+            let Some(moved) = self.copy_down(&old, seg.len)? else {
                 return Ok(false);
             };
             let id = seg.id;
-            let new = extents.clone();
+            let new = moved.extents;
             // Nothing reads a segment after open: its blocks go with the commit.
             self.commit_moved(
                 |m| {
@@ -95,8 +100,8 @@ impl<D: BlockDevice> Db<D> {
                         s.extents = new;
                     }
                 },
-                &extents,
-                &old,
+                &moved.taken,
+                &moved.vacated,
             )?;
             return Ok(true);
         }
@@ -104,34 +109,43 @@ impl<D: BlockDevice> Db<D> {
         self.store.relocate_manifest()
     }
 
-    /// Copies `len` bytes held in `old` into as many free blocks (the lowest),
-    /// if they all lie below the highest of `old` (each move lowers the top:
-    /// repeated moves end); `None` (nothing taken) otherwise.
-    fn copy_down(
-        &mut self,
-        old: Vec<BlockId>,
-        len: u64,
-    ) -> Result<Option<Vec<Extent>>, Error<D::Error>> {
-        let highest_old = old.iter().copied().max().unwrap_or(0);
-        let mut new: Vec<BlockId> = Vec::with_capacity(old.len());
-        for _ in 0..old.len() {
-            let b = self.store.alloc_block();
-            if let Some(b) = b {
-                new.push(b);
+    /// Moves the blocks of a stream of `len` bytes held in `old` (in stream
+    /// order) that have a free block below them, highest first, each into
+    /// the lowest free block; the others stay where they are. `None`
+    /// (nothing taken) if no block has a free block below it. Every move
+    /// lowers a block: repeated moves end.
+    fn copy_down(&mut self, old: &[BlockId], len: u64) -> Result<Option<Moved>, Error<D::Error>> {
+        let mut new = old.to_vec();
+        let mut order: Vec<usize> = (0..old.len()).collect();
+        crate::sort::sort_by_key(&mut order, |&i| core::cmp::Reverse(old.get(i).copied()));
+        let mut moves: Vec<usize> = Vec::new();
+        for i in order {
+            let (Some(&from), Some(to)) = (old.get(i), self.store.alloc_block()) else {
+                break;
+            };
+            if to >= from {
+                // No free block below this one, nor below the rest (lower).
+                self.store.release_uncommitted(to);
+                break;
             }
-            if b.is_none_or(|b| b >= highest_old) {
-                for &b in &new {
-                    self.store.release_uncommitted(b);
-                }
-                return Ok(None);
+            if let Some(slot) = new.get_mut(i) {
+                *slot = to;
             }
+            moves.push(i);
+        }
+        let taken: Vec<BlockId> = moves.iter().filter_map(|&i| new.get(i).copied()).collect();
+        if taken.is_empty() {
+            return Ok(None);
         }
         let geo = self.store.geometry();
         let (bs, unit) = (geo.block_size as usize, (geo.write_size as usize).max(1));
         let mut buf = vec![0u8; bs];
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         let mut r = Ok(());
-        for (i, (&from, &to)) in old.iter().zip(&new).enumerate() {
+        for &i in &moves {
+            let (Some(&from), Some(&to)) = (old.get(i), new.get(i)) else {
+                continue;
+            };
             // Whole program units (the tail of the last one as it is).
             let n = len
                 .saturating_sub(i * bs)
@@ -151,7 +165,7 @@ impl<D: BlockDevice> Db<D> {
             }
         }
         if let Err(e) = r {
-            for &b in &new {
+            for &b in &taken {
                 self.store.release_uncommitted(b);
             }
             if matches!(e, Error::Device(_)) {
@@ -159,7 +173,12 @@ impl<D: BlockDevice> Db<D> {
             }
             return Err(e);
         }
-        Ok(Some(extents_of(&new)))
+        let vacated = moves.iter().filter_map(|&i| old.get(i).copied()).collect();
+        Ok(Some(Moved {
+            extents: extents_of(&new),
+            taken: extents_of(&taken),
+            vacated,
+        }))
     }
 
     /// Commits a move; on failure the copy's blocks are given back.
@@ -180,6 +199,16 @@ impl<D: BlockDevice> Db<D> {
         }
         Ok(())
     }
+}
+
+/// What [`Db::copy_down`] did.
+struct Moved {
+    /// The stream's new placement.
+    extents: Vec<Extent>,
+    /// Blocks it took (to give back if the move is not committed).
+    taken: Vec<Extent>,
+    /// Blocks it left.
+    vacated: Vec<BlockId>,
 }
 
 /// Runs of consecutive blocks.
