@@ -322,6 +322,19 @@ impl<D: BlockDevice> Store<D> {
         Self::begin_open(dev, cfg)?.finish(deliver)
     }
 
+    /// The geometry a formatted device was created with (its newest valid
+    /// commit record's), without opening it; `None` if it holds no valid
+    /// commit record. A record names the geometry it was written under, so
+    /// a device presented with a different block size finds the records at
+    /// the start of block 0 all the same: that is how a host learns a
+    /// store's block size before presenting the device properly.
+    pub fn stored_geometry(dev: &mut D) -> Result<Option<Geometry>, Error<D::Error>> {
+        if !dev.geometry().is_valid() {
+            return Err(Error::InvalidGeometry(dev.geometry()));
+        }
+        Ok(SuperblockLog::open(dev)?.map(|(rec, _)| rec.geometry))
+    }
+
     /// First half of [`Store::open`]: reads the superblock and the manifest.
     /// The caller may read what the manifest references (through
     /// [`Opening::device_mut`]) before replaying the WAL with [`Opening::finish`].

@@ -845,6 +845,62 @@ mod tests {
         b
     }
 
+    fn count(e: &Engine) -> u64 {
+        let q = Query {
+            aggregation: Some(pulsardb_core::Aggregation {
+                window_ns: None,
+                offset_ns: 0,
+                group_by: vec![],
+            }),
+            ..Query::raw("pulsardb", "m", Some("v"))
+        };
+        let res = e.query(&q).expect("query");
+        match &res.series[0].data {
+            pulsardb_core::query::SeriesData::Windows(w) => w[0].1.count,
+            _ => 0,
+        }
+    }
+
+    /// A new store gets 16 KiB blocks; a store created with 64 KiB blocks
+    /// (earlier versions) opens in its own block size with its data.
+    #[test]
+    fn stores_keep_the_block_size_they_were_created_with() {
+        let dir = temp_dir("blocksize");
+        let cfg = Config {
+            data_dir: dir.clone(),
+            ..Config::default()
+        };
+        let e = Engine::open(&cfg).expect("create");
+        assert_eq!(e.with_db(|d| d.store().geometry().block_size), 16 << 10);
+        drop(e);
+        let e = Engine::open(&cfg).expect("reopen");
+        assert_eq!(e.with_db(|d| d.store().geometry().block_size), 16 << 10);
+        drop(e);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.join(crate::storage::STORE_FILE))
+            .unwrap();
+        let dev = FileDevice::with_block_size(f, cfg.max_disk_mb << 20, 64 << 10);
+        let mut db = Db::create(dev, DbConfig::default()).expect("format");
+        db.create_database("pulsardb").unwrap();
+        db.write("pulsardb", &batch(5_000, 0)).unwrap();
+        db.flush().unwrap();
+        db.write("pulsardb", &batch(3_000, 5_000)).unwrap();
+        db.sync().unwrap();
+        drop(db);
+        let e = Engine::open(&cfg).expect("open the 64 KiB store");
+        assert_eq!(e.with_db(|d| d.store().geometry().block_size), 64 << 10);
+        assert_eq!(count(&e), 8_000);
+        drop(e);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Without flushes (no maintenance thread), writes fill the memtables
     /// up to half the memory budget, then wait `write_wait_ms` and get
     /// `Busy` (503 with Retry-After); a flush lets a waiting writer through.

@@ -37,8 +37,28 @@ use rustix::fs::{FallocateFlags, FlockOperation};
 pub const STORE_FILE: &str = "pulsardb.store";
 /// Name of the lock file.
 pub const LOCK_FILE: &str = "pulsardb.lock";
-/// Erase block of the file device.
-pub const BLOCK_SIZE: u32 = 64 << 10;
+/// Block size of a new store. A file has no erase blocks: a block is only
+/// the unit the store allocates. Small enough that what a store holds
+/// beyond its data stays small (two superblock blocks, the WAL's block and
+/// its reserved successor, the manifest, the unfilled end of each table and
+/// catalog segment — about ten blocks, 160 KiB), large enough that the free
+/// set (a bit per block) and the number of block switches in the WAL stay
+/// small. A store keeps the block size it was created with.
+pub const BLOCK_SIZE: u32 = 16 << 10;
+
+/// Block sizes tried when learning an existing store's (see
+/// [`FileDevice::open_existing`]): the current default first, then the
+/// 64 KiB of earlier versions.
+const KNOWN_BLOCK_SIZES: [u32; 8] = [
+    BLOCK_SIZE,
+    64 << 10,
+    4 << 10,
+    8 << 10,
+    32 << 10,
+    128 << 10,
+    256 << 10,
+    1 << 20,
+];
 
 /// Errors of the file device.
 #[derive(Debug)]
@@ -74,15 +94,44 @@ pub struct FileDevice {
 }
 
 impl FileDevice {
-    /// A device over an open file of `capacity_bytes`.
+    /// A device over an open file of `capacity_bytes`, in blocks of
+    /// [`BLOCK_SIZE`] (a new store).
     pub fn new(file: File, capacity_bytes: u64) -> Self {
+        Self::with_block_size(file, capacity_bytes, BLOCK_SIZE)
+    }
+
+    /// A device over an existing store file: in the block size the store
+    /// was created with, read from its superblock (the start of block 0
+    /// holds commit records whatever the block size, each naming the
+    /// geometry). A file with no valid commit record gets [`BLOCK_SIZE`];
+    /// opening it then reports it unformatted.
+    pub fn open_existing(file: File, capacity_bytes: u64) -> Self {
+        let file = Arc::new(file);
+        for bs in KNOWN_BLOCK_SIZES {
+            let mut probe = Self::with_shared(file.clone(), capacity_bytes, bs);
+            probe.writable = false;
+            if let Ok(Some(stored)) = pulsardb_core::Store::stored_geometry(&mut probe)
+                && stored.block_size == bs
+            {
+                return Self::with_shared(file, capacity_bytes, bs);
+            }
+        }
+        Self::with_shared(file, capacity_bytes, BLOCK_SIZE)
+    }
+
+    /// A device over an open file of `capacity_bytes` in blocks of `block_size`.
+    pub fn with_block_size(file: File, capacity_bytes: u64, block_size: u32) -> Self {
+        Self::with_shared(Arc::new(file), capacity_bytes, block_size)
+    }
+
+    fn with_shared(file: Arc<File>, capacity_bytes: u64, block_size: u32) -> Self {
         let geo = Geometry {
-            block_size: BLOCK_SIZE,
-            block_count: u32::try_from(capacity_bytes / u64::from(BLOCK_SIZE)).unwrap_or(u32::MAX),
+            block_size,
+            block_count: u32::try_from(capacity_bytes / u64::from(block_size)).unwrap_or(u32::MAX),
             write_size: 1,
         };
         Self {
-            file: Arc::new(file),
+            file,
             geo,
             writable: true,
             programmed: Arc::default(),
@@ -294,7 +343,7 @@ impl DataDir {
     {
         let path = self.path.join(STORE_FILE);
         match OpenOptions::new().read(true).write(true).open(&path) {
-            Ok(f) => return Ok((FileDevice::new(f, capacity_bytes), false)),
+            Ok(f) => return Ok((FileDevice::open_existing(f, capacity_bytes), false)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(format!("cannot open {}: {e}", path.display())),
         }
