@@ -140,7 +140,12 @@ fn cell(c: &Cell, epoch: Epoch, out: &mut String) {
     match c {
         Cell::Null => out.push_str("null"),
         Cell::Time(ns) => match epoch {
-            Epoch::Rfc3339 => json_str(&crate::time::rfc3339(*ns), out),
+            Epoch::Rfc3339 => {
+                // Digits, '-', ':', '.', 'T' and 'Z': nothing to escape.
+                out.push('"');
+                crate::time::push_rfc3339(*ns, out);
+                out.push('"');
+            }
             Epoch::Unit(u) => {
                 let _ = write!(out, "{}", ns.div_euclid(u.max(1)));
             }

@@ -31,6 +31,9 @@ use super::result::{Cell, Series};
 type Tags = Vec<(String, String)>;
 /// Rows of a group: time → output column → value.
 type GroupRows<V> = BTreeMap<Tags, BTreeMap<i64, HashMap<String, V>>>;
+/// group → window → each aggregate's value (by its position in the list of
+/// aggregates).
+type AggRows = BTreeMap<Tags, BTreeMap<i64, Vec<Option<Out>>>>;
 
 /// Aggregates the core computes from one accumulator.
 const CORE_AGGS: [&str; 8] = [
@@ -55,12 +58,6 @@ struct Agg {
     func: String,
     field: String,
     arg: Option<f64>,
-}
-
-impl Agg {
-    fn key(&self) -> String {
-        format!("{}({},{:?})", self.func, self.field, self.arg)
-    }
 }
 
 /// An aggregate's value in one window, with the time of the point a
@@ -601,7 +598,7 @@ fn select_measurement(
     }
     let core = split.rows.is_empty() && aggs.iter().all(|a| CORE_AGGS.contains(&a.func.as_str()));
     // group → window → aggregate key → value
-    let mut groups: GroupRows<Out> = BTreeMap::new();
+    let mut groups: AggRows = BTreeMap::new();
     let cap = ctx.engine.config().max_query_points as usize;
     if core {
         let mut by_field: Vec<&str> = aggs.iter().map(|a| a.field.as_str()).collect();
@@ -629,9 +626,11 @@ fn select_measurement(
                 };
                 let g = groups.entry(rs.tags).or_default();
                 for (w, acc) in ws {
-                    let slot = g.entry(w).or_default();
-                    for a in aggs.iter().filter(|a| a.field == f) {
-                        slot.insert(a.key(), from_acc(&a.func, &acc));
+                    let slot = g.entry(w).or_insert_with(|| vec![None; aggs.len()]);
+                    for (a, out) in aggs.iter().zip(slot.iter_mut()) {
+                        if a.field == f {
+                            *out = Some(from_acc(&a.func, &acc));
+                        }
                     }
                 }
             }
@@ -715,12 +714,12 @@ fn select_measurement(
         for (g, ws) in lists {
             let gg = groups.entry(g).or_default();
             for (w, per_field) in ws {
-                let slot = gg.entry(w).or_default();
-                for a in &aggs {
+                let slot = gg.entry(w).or_insert_with(|| vec![None; aggs.len()]);
+                for (a, out) in aggs.iter().zip(slot.iter_mut()) {
                     let mut pts = per_field.get(a.field.as_str()).cloned().unwrap_or_default();
                     pts.sort_by_key(|p| p.0);
                     if !pts.is_empty() {
-                        slot.insert(a.key(), from_values(a, &pts));
+                        *out = Some(from_values(a, &pts));
                     }
                 }
             }
@@ -765,7 +764,7 @@ fn select_measurement(
     for (g, ws) in groups {
         // Base rows: per window, every aggregate (missing windows per fill).
         let mut times: Vec<i64> = Vec::new();
-        let mut vals: Vec<HashMap<String, Out>> = Vec::new();
+        let mut vals: Vec<Vec<Option<Out>>> = Vec::new();
         for &w in &windows {
             match ws.get(&w) {
                 Some(v) => {
@@ -775,7 +774,7 @@ fn select_measurement(
                 None if fill == Fill::None || interval.is_none() => {}
                 None => {
                     times.push(w);
-                    vals.push(HashMap::new());
+                    vals.push(vec![None; aggs.len()]);
                 }
             }
         }
@@ -786,7 +785,7 @@ fn select_measurement(
             if lone_selector
                 && let Some(t) = vals
                     .get(i)
-                    .and_then(|v| v.values().next())
+                    .and_then(|v| v.iter().flatten().next())
                     .and_then(|o| o.time)
             {
                 return t;
@@ -811,7 +810,7 @@ fn select_measurement(
                 .iter()
                 .zip(&times)
                 .map(|(v, &w)| {
-                    let res = |e: &Expr| agg_lookup(e, v);
+                    let res = |e: &Expr| agg_lookup(e, &aggs, v);
                     (w, args.first().map_or(Cell::Null, |a| eval(a, &res, 0)))
                 })
                 .collect();
@@ -829,7 +828,7 @@ fn select_measurement(
                             .unwrap_or(Cell::Null),
                     );
                 }
-                agg_lookup(e, v)
+                agg_lookup(e, &aggs, v)
             };
             let cells: Vec<Cell> = fields.iter().map(|f| eval(&f.expr, &res, 0)).collect();
             if !trans.is_empty()
@@ -861,7 +860,9 @@ fn select_measurement(
     Ok(out)
 }
 
-fn agg_lookup(e: &Expr, v: &HashMap<String, Out>) -> Option<Cell> {
+/// The value of aggregate call `e` in a window's values `v` (`None` if `e`
+/// is no aggregate).
+fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
     let Expr::Call { name, args } = e else {
         return None;
     };
@@ -869,7 +870,7 @@ fn agg_lookup(e: &Expr, v: &HashMap<String, Out>) -> Option<Cell> {
         return None;
     }
     let field = match args.first() {
-        Some(Expr::Var { name, .. }) => name.clone(),
+        Some(Expr::Var { name, .. }) => name,
         _ => return Some(Cell::Null),
     };
     let arg = match args.get(1) {
@@ -877,24 +878,24 @@ fn agg_lookup(e: &Expr, v: &HashMap<String, Out>) -> Option<Cell> {
         Some(Expr::Number(n)) => Some(*n),
         _ => None,
     };
-    let key = Agg {
-        func: name.clone(),
-        field,
-        arg,
-    }
-    .key();
-    Some(v.get(&key).map_or(Cell::Null, |o| o.value.clone()))
+    let i = aggs
+        .iter()
+        .position(|a| a.func == *name && a.field == *field && a.arg == arg);
+    Some(
+        i.and_then(|i| v.get(i))
+            .and_then(Option::as_ref)
+            .map_or(Cell::Null, |o| o.value.clone()),
+    )
 }
 
 /// fill(previous | linear | <number>) on missing aggregate values.
-fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [HashMap<String, Out>]) {
-    for a in aggs {
-        let k = a.key();
+fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [Vec<Option<Out>>]) {
+    for (k, a) in aggs.iter().enumerate() {
         match fill {
             Fill::Null | Fill::None => {}
             Fill::Number(n) => {
-                for v in vals.iter_mut() {
-                    v.entry(k.clone()).or_insert(Out {
+                for slot in vals.iter_mut().filter_map(|v| v.get_mut(k)) {
+                    slot.get_or_insert(Out {
                         value: if n.fract() == 0.0 && a.func == "count" {
                             Cell::Int(*n as i64)
                         } else {
@@ -905,19 +906,16 @@ fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [HashMap<Strin
                 }
             }
             Fill::Previous => {
-                let mut prev: Option<Out> = None;
-                for v in vals.iter_mut() {
-                    match v.get(&k) {
-                        Some(o) => prev = Some(o.clone()),
+                let mut prev: Option<Cell> = None;
+                for slot in vals.iter_mut().filter_map(|v| v.get_mut(k)) {
+                    match slot {
+                        Some(o) => prev = Some(o.value.clone()),
                         None => {
                             if let Some(p) = &prev {
-                                v.insert(
-                                    k.clone(),
-                                    Out {
-                                        value: p.value.clone(),
-                                        time: None,
-                                    },
-                                );
+                                *slot = Some(Out {
+                                    value: p.clone(),
+                                    time: None,
+                                });
                             }
                         }
                     }
@@ -927,7 +925,12 @@ fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [HashMap<Strin
                 let known: Vec<(usize, f64)> = vals
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, v)| v.get(&k).and_then(|o| o.value.as_f64()).map(|x| (i, x)))
+                    .filter_map(|(i, v)| {
+                        v.get(k)
+                            .and_then(Option::as_ref)
+                            .and_then(|o| o.value.as_f64())
+                            .map(|x| (i, x))
+                    })
                     .collect();
                 for pair in known.windows(2) {
                     let [(i0, v0), (i1, v1)] = pair else { continue };
@@ -938,14 +941,11 @@ fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [HashMap<Strin
                     for i in i0 + 1..*i1 {
                         let t = times.get(i).copied().unwrap_or(0);
                         let x = v0 + (v1 - v0) * ((t - t0) as f64 / (t1 - t0).max(1) as f64);
-                        if let Some(v) = vals.get_mut(i) {
-                            v.insert(
-                                k.clone(),
-                                Out {
-                                    value: Cell::Float(x),
-                                    time: None,
-                                },
-                            );
+                        if let Some(slot) = vals.get_mut(i).and_then(|v| v.get_mut(k)) {
+                            *slot = Some(Out {
+                                value: Cell::Float(x),
+                                time: None,
+                            });
                         }
                     }
                 }
