@@ -7,11 +7,12 @@
 
 mod common;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use common::Rng;
 use pulsardb_core::catalog::TagExpr;
-use pulsardb_core::query::{Acc, AccSum, SeriesData};
+use pulsardb_core::query::{Acc, AccSum, ChunkCache, SeriesData};
 use pulsardb_core::storage::RamDevice;
 use pulsardb_core::{Aggregation, Db, DbConfig, FieldType, Geometry, Query, Value, WriteBatch};
 
@@ -52,6 +53,10 @@ struct Ctx {
     types: BTreeMap<(String, String), FieldType>,
     cfg: DbConfig,
     step: i64,
+    /// Decoded chunks queries share (small: entries also get evicted).
+    cache: RefCell<ChunkCache>,
+    /// Queries checked against the same query through the cache.
+    cached_checks: u64,
 }
 
 impl Ctx {
@@ -260,6 +265,11 @@ impl Ctx {
 
     fn check(&mut self, q: &Query) {
         let got = self.db.query(q).expect("query");
+        // Through the cache (tables and chunks it holds from earlier
+        // queries, some since compacted, deleted from or moved): the same.
+        let cached = self.db.query_cached(q, &self.cache).expect("cached query");
+        assert_eq!(cached, got, "through the chunk cache");
+        self.cached_checks += 1;
         let tag = |tags: &[(String, String)], k: &str| {
             tags.iter()
                 .find(|(a, _)| a == k)
@@ -468,6 +478,8 @@ fn random_sequences_match_a_btreemap_oracle() {
     // Compactions that packed small tables, that rewrote a packed table past
     // the retention cutoff.
     let mut kinds = (0u64, 0u64);
+    // Queries run through the chunk cache too; chunks found there, decoded.
+    let mut cached = (0u64, 0u64, 0u64);
     for seed in 0..sequences {
         let mut r = Rng(seed * 7919 + 1);
         let step = 1_000_000_000;
@@ -494,6 +506,8 @@ fn random_sequences_match_a_btreemap_oracle() {
             types: BTreeMap::new(),
             cfg,
             step,
+            cache: RefCell::new(ChunkCache::new(8 << 10)),
+            cached_checks: 0,
         };
         let ops = 20 + r.below(80);
         let trace = std::env::var_os("PULSARDB_MODEL_TRACE").is_some();
@@ -555,9 +569,13 @@ fn random_sequences_match_a_btreemap_oracle() {
             c.check(&q);
             totals.4 += 1;
         }
+        let cache = c.cache.borrow();
+        cached.0 += c.cached_checks;
+        cached.1 += cache.hits;
+        cached.2 += cache.misses;
     }
     println!(
-        "model: {sequences} sequences; {} write batches, {} flushes, {} reopens, {} deletes, {} compactions ({} packings, {} retention rewrites), {} retention passes, {} random queries, {} final full checks — all equal to the oracle",
+        "model: {sequences} sequences; {} write batches, {} flushes, {} reopens, {} deletes, {} compactions ({} packings, {} retention rewrites), {} retention passes, {} random queries, {} final full checks — all equal to the oracle; each also through a chunk cache ({} queries: {} chunks found there, {} decoded) — the same",
         totals.0,
         totals.1,
         totals.2,
@@ -567,7 +585,14 @@ fn random_sequences_match_a_btreemap_oracle() {
         kinds.1,
         extra.2,
         totals.3,
-        totals.4
+        totals.4,
+        cached.0,
+        cached.1,
+        cached.2
+    );
+    assert!(
+        sequences < 1000 || cached.1 > 1000,
+        "the cache never hit: {cached:?}"
     );
     assert!(
         sequences < 1000 || (extra.0 > 500 && extra.1 > 500 && extra.2 > 100),

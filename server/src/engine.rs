@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use pulsardb_core::catalog::TagExpr;
 use pulsardb_core::db::{DAY_NS, Enforced, OnFull, Policy, WriteOutcome, window_for_retention};
 use pulsardb_core::layout::stream::BlockSource;
+use pulsardb_core::query::{ChunkCache, DecodedCache};
 use pulsardb_core::{BlockId, Db, DbConfig, Error, Lsn, Query, QueryResult, WriteBatch};
 
 use crate::config::{Config, SyncMode};
@@ -133,6 +134,21 @@ pub struct Engine {
     started: Instant,
     start_time_s: f64,
     _dir: DataDir,
+    /// Decoded chunks queries read again (dashboards refreshing a range):
+    /// a 64th of `max_memory_mb`.
+    chunks: Mutex<ChunkCache>,
+}
+
+/// The chunk cache as queries running side by side reach it.
+struct SharedChunks<'a>(&'a Mutex<ChunkCache>);
+
+impl DecodedCache for SharedChunks<'_> {
+    fn get(&self, table: u64, offset: u64, ts: &mut Vec<i64>, bits: &mut Vec<u64>) -> bool {
+        lock(self.0).get(table, offset, ts, bits)
+    }
+    fn put(&self, table: u64, offset: u64, ts: &[i64], bits: &[u64]) {
+        lock(self.0).put(table, offset, ts, bits);
+    }
 }
 
 /// Blocks for a flush job running outside the lock, taken one at a time.
@@ -233,6 +249,9 @@ impl Engine {
             started: Instant::now(),
             start_time_s: crate::time::now_ns() as f64 / 1e9,
             _dir: dir,
+            chunks: Mutex::new(ChunkCache::new(
+                usize::try_from((cfg.max_memory_mb << 20) / 64).unwrap_or(usize::MAX),
+            )),
         }))
     }
 
@@ -722,7 +741,9 @@ impl Engine {
             other => map_err(other),
         })?;
         let mut dev = self.dev.reader();
-        prepared.execute(&mut dev).map_err(map_err)
+        prepared
+            .execute_cached(&mut dev, &SharedChunks(&self.chunks))
+            .map_err(map_err)
     }
 
     /// Flushes the memtable (and any frozen one left by a failed flush).
@@ -791,7 +812,14 @@ impl Engine {
             let db = lock(&self.db);
             (db.stats(), db.tombstones().len() as u64)
         };
+        let (chunk_cache_hits, chunk_cache_misses, chunk_cache_bytes) = {
+            let c = lock(&self.chunks);
+            (c.hits, c.misses, c.bytes() as u64)
+        };
         Gauges {
+            chunk_cache_hits,
+            chunk_cache_misses,
+            chunk_cache_bytes,
             tombstones,
             memtable_bytes: s.memtable_bytes as u64,
             frozen_bytes: s.frozen_bytes as u64,

@@ -123,6 +123,12 @@ pub struct Gauges {
     pub file_allocated_bytes: u64,
     /// 1 when the store accepts writes.
     pub healthy: bool,
+    /// Chunks queries found decoded in the cache.
+    pub chunk_cache_hits: u64,
+    /// Chunks queries decoded (then kept in the cache).
+    pub chunk_cache_misses: u64,
+    /// Bytes of decoded chunks in the cache.
+    pub chunk_cache_bytes: u64,
 }
 
 fn counter(out: &mut String, name: &str, help: &str, samples: &[(&str, u64)]) {
@@ -439,6 +445,24 @@ impl Metrics {
             "pulsardb_table_bytes",
             "Bytes of live tables.",
             g.table_bytes as f64,
+        );
+        counter(
+            &mut out,
+            "pulsardb_query_chunk_cache_hits_total",
+            "Table chunks queries found already decoded in the chunk cache.",
+            &[("", g.chunk_cache_hits)],
+        );
+        counter(
+            &mut out,
+            "pulsardb_query_chunk_cache_misses_total",
+            "Table chunks queries decoded (and kept in the chunk cache).",
+            &[("", g.chunk_cache_misses)],
+        );
+        gauge(
+            &mut out,
+            "pulsardb_query_chunk_cache_bytes",
+            "Bytes of decoded chunks in the chunk cache (a 64th of max_memory_mb at most).",
+            g.chunk_cache_bytes as f64,
         );
         gauge(
             &mut out,

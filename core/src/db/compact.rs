@@ -524,7 +524,7 @@ impl<D: BlockDevice> Db<D> {
         }
         self.tombstones = remaining_tombs;
         let bs = self.store.geometry().block_size;
-        let reader = TableReader::open(self.store.device_mut(), &out, bs)?;
+        let reader = self.open_table(&out, bs)?;
         let mut retired = Vec::new();
         self.tables.retain(|t| {
             if ids.contains(&t.entry.id) {

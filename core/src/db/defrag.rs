@@ -22,7 +22,6 @@ use super::Db;
 use crate::error::Error;
 use crate::layout::AllocPolicy;
 use crate::manifest::Extent;
-use crate::sstable::TableReader;
 use crate::storage::{BlockDevice, BlockId};
 
 impl<D: BlockDevice> Db<D> {
@@ -69,7 +68,7 @@ impl<D: BlockDevice> Db<D> {
                 &[],
             )?;
             let bs = self.store.geometry().block_size;
-            let reader = TableReader::open(self.store.device_mut(), &entry, bs)?;
+            let reader = self.open_table(&entry, bs)?;
             if let Some(slot) = self.tables.iter_mut().find(|x| x.entry.id == id) {
                 // Queries reading the old copy finish; the blocks it left go
                 // after (`reap` keeps those the new copy still uses).

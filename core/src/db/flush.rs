@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::layout::stream::{BlockSource, StreamWriter};
 use crate::manifest::{Extent, SegmentEntry, TableEntry};
 use crate::memtable::Frozen;
-use crate::sstable::{TableReader, TableWriter};
+use crate::sstable::TableWriter;
 use crate::storage::{BlockDevice, BlockId};
 
 /// Start of the window of `w` ns holding `ts`.
@@ -324,7 +324,7 @@ impl<D: BlockDevice> Db<D> {
         let mut written = 0;
         for t in &job.tables {
             written += t.len;
-            let reader = TableReader::open(self.store.device_mut(), t, bs)?;
+            let reader = self.open_table(t, bs)?;
             self.tables.push(Arc::new(reader));
         }
         self.counters.flushes += 1;

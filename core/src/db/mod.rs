@@ -185,6 +185,8 @@ pub struct Db<D: BlockDevice> {
     compaction_running: bool,
     tombstones: Vec<Tombstone>,
     retired: Vec<Arc<TableReader>>,
+    /// Table readers numbered so far ([`TableReader::with_instance`]).
+    readers_opened: u64,
     /// Points older than this are refused by writes (retention).
     min_write_ts: i64,
 }
@@ -274,11 +276,21 @@ impl<D: BlockDevice> Db<D> {
         store: Store<D>,
         catalog: Catalog,
         active: Memtable,
-        tables: Vec<Arc<TableReader>>,
+        tables: Vec<TableReader>,
         cfg: DbConfig,
     ) -> Self {
         let next_table_id = store.manifest().next_table_id;
         let tombstones = store.manifest().tombstones.clone();
+        // Reader numbers: the open's epoch (every open bumps it) above a
+        // count, so that no two opens of the store number readers alike.
+        let mut readers_opened = u64::from(store.manifest().epoch) << 32;
+        let tables = tables
+            .into_iter()
+            .map(|t| {
+                readers_opened += 1;
+                Arc::new(t.with_instance(readers_opened))
+            })
+            .collect();
         Self {
             store,
             catalog,
@@ -296,7 +308,19 @@ impl<D: BlockDevice> Db<D> {
             tombstones,
             retired: Vec::new(),
             min_write_ts: i64::MIN,
+            readers_opened,
         }
+    }
+
+    /// Opens a table committed in the manifest, numbering its reader.
+    fn open_table(
+        &mut self,
+        entry: &crate::manifest::TableEntry,
+        block_size: u32,
+    ) -> Result<TableReader, Error<D::Error>> {
+        let r = TableReader::open(self.store.device_mut(), entry, block_size)?;
+        self.readers_opened += 1;
+        Ok(r.with_instance(self.readers_opened))
     }
 
     /// Creates an empty database on `dev`, destroying whatever it held.
@@ -361,7 +385,7 @@ impl<D: BlockDevice> Db<D> {
         catalog.bump_next_series_id(manifest.next_series_id);
         let mut tables = Vec::with_capacity(manifest.tables.len());
         for t in &manifest.tables {
-            tables.push(Arc::new(TableReader::open(opening.device_mut(), t, bs)?));
+            tables.push(TableReader::open(opening.device_mut(), t, bs)?);
         }
         let mut active = Memtable::new();
         let mut tombs = manifest.tombstones.clone();

@@ -16,7 +16,7 @@ use crate::memtable::Frozen;
 use crate::query::merge::{
     ChunkSource, MergeError, MergeStats, Piece, PieceKind, Sink, mem_pieces, run_series,
 };
-use crate::query::{Acc, Query, QueryResult, ResultSeries, SeriesData};
+use crate::query::{Acc, DecodedCache, Query, QueryResult, ResultSeries, SeriesData};
 use crate::sstable::ChunkMeta;
 use crate::sstable::TableReader;
 use crate::sstable::reader::ChunkScratch;
@@ -63,6 +63,7 @@ struct Chunks<'a, D: BlockDevice> {
     dev: &'a mut D,
     tables: &'a [Arc<TableReader>],
     scratch: ChunkScratch,
+    cache: Option<&'a dyn DecodedCache>,
 }
 
 impl<D: BlockDevice> ChunkSource for Chunks<'_, D> {
@@ -76,7 +77,20 @@ impl<D: BlockDevice> ChunkSource for Chunks<'_, D> {
         bits: &mut Vec<u64>,
     ) -> Result<(), Self::Error> {
         match self.tables.get(table) {
-            Some(t) => t.read_chunk(self.dev, ty, meta, ts, bits, &mut self.scratch),
+            Some(t) => {
+                let Some(cache) = self.cache else {
+                    return t.read_chunk(self.dev, ty, meta, ts, bits, &mut self.scratch);
+                };
+                if cache.get(t.instance(), meta.offset, ts, bits) {
+                    return Ok(());
+                }
+                let (t0, b0) = (ts.len(), bits.len());
+                t.read_chunk(self.dev, ty, meta, ts, bits, &mut self.scratch)?;
+                if let (Some(new_ts), Some(new_bits)) = (ts.get(t0..), bits.get(b0..)) {
+                    cache.put(t.instance(), meta.offset, new_ts, new_bits);
+                }
+                Ok(())
+            }
             None => Err(Error::Corrupted(crate::error::Corruption {
                 what: "query table index",
                 block: 0,
@@ -173,6 +187,17 @@ impl<D: BlockDevice> Db<D> {
         let p = self.prepare(q)?;
         p.execute(self.store.device_mut())
     }
+
+    /// Runs a query through a cache of decoded chunks
+    /// ([`Prepared::execute_cached`]).
+    pub fn query_cached(
+        &mut self,
+        q: &Query,
+        cache: &dyn DecodedCache,
+    ) -> Result<QueryResult, Error<D::Error>> {
+        let p = self.prepare(q)?;
+        p.execute_cached(self.store.device_mut(), cache)
+    }
 }
 
 impl Prepared {
@@ -183,6 +208,24 @@ impl Prepared {
 
     /// Computes the answer, reading tables through `dev`.
     pub fn execute<D: BlockDevice>(self, dev: &mut D) -> Result<QueryResult, Error<D::Error>> {
+        self.run(dev, None)
+    }
+
+    /// [`Prepared::execute`], taking decoded chunks from `cache` when it
+    /// holds them and keeping there those it decodes.
+    pub fn execute_cached<D: BlockDevice>(
+        self,
+        dev: &mut D,
+        cache: &dyn DecodedCache,
+    ) -> Result<QueryResult, Error<D::Error>> {
+        self.run(dev, Some(cache))
+    }
+
+    fn run<D: BlockDevice>(
+        self,
+        dev: &mut D,
+        cache: Option<&dyn DecodedCache>,
+    ) -> Result<QueryResult, Error<D::Error>> {
         let q = &self.q;
         let n = self.series.len();
         // Chunk lists of the series being answered: a batch of series at a
@@ -194,6 +237,7 @@ impl Prepared {
             dev,
             tables: &self.tables,
             scratch: ChunkScratch::default(),
+            cache,
         };
         let mut result = QueryResult::default();
         let mut stats = MergeStats::default();

@@ -10,12 +10,14 @@
 //! timestamps (last write wins). See [`merge`].
 
 pub mod acc;
+pub mod cache;
 pub mod merge;
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 pub use acc::{Acc, AccSum};
+pub use cache::{ChunkCache, DecodedCache};
 
 use crate::catalog::TagExpr;
 use crate::value::{FieldType, Value};

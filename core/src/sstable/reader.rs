@@ -20,6 +20,9 @@ use crate::varint::Reader;
 pub struct TableReader {
     /// The table's manifest entry.
     pub entry: TableEntry,
+    /// Which reader this is, as numbered by its owner (see
+    /// [`TableReader::with_instance`]).
+    instance: u64,
     pages: Vec<PageRef>,
     footer: Footer,
     block_size: u32,
@@ -47,6 +50,7 @@ impl TableReader {
     ) -> Result<Self, Error<D::Error>> {
         let mut t = Self {
             entry: entry.clone(),
+            instance: 0,
             pages: Vec::new(),
             footer: Footer {
                 top_offset: 0,
@@ -122,6 +126,21 @@ impl TableReader {
             FOOTER_LEN as u32,
         ));
         v
+    }
+
+    /// Numbers this reader: a database gives every reader it opens a
+    /// number of its own, so that what is cached about a table's bytes
+    /// (decoded chunks) is keyed by something no other content ever had.
+    /// A table's id is not: a compaction's output takes its newest
+    /// input's id (the id orders tables by recency).
+    pub fn with_instance(mut self, instance: u64) -> Self {
+        self.instance = instance;
+        self
+    }
+
+    /// The number given with [`TableReader::with_instance`] (0 if none).
+    pub fn instance(&self) -> u64 {
+        self.instance
     }
 
     /// Series in the table.
