@@ -47,7 +47,7 @@ static TABLES: [[u32; 256]; 1] = {
     [t[0]]
 };
 
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 fn t(table: usize, byte: u32) -> u32 {
     // `byte` is masked to 0..=255 and `table` is a literal below 8.
     TABLES

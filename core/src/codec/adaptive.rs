@@ -35,7 +35,7 @@ const TAIL: u64 = 13;
 pub(crate) const CODED_REM_BITS: u32 = 2;
 
 /// Raw (uncoded) bits per residual for parameter `k`.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) const fn raw_bits(k: u32) -> u32 {
     k.saturating_sub(CODED_REM_BITS)
 }
@@ -125,7 +125,7 @@ impl ResidualModel {
     }
 
     /// Decodes one residual.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn decode(&mut self, rc: &mut Decoder<'_>, raw: &mut BitReader<'_>) -> u64 {
         let k = self.k;
         let b = u64::from(self.bucket.decode(rc));

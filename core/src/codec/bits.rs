@@ -8,7 +8,7 @@
 use alloc::vec::Vec;
 
 /// Mask of the low `width` bits (`width` ≤ 64).
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) const fn mask(width: u32) -> u64 {
     if width >= 64 {
         u64::MAX
@@ -37,7 +37,7 @@ impl<'a> BitWriter<'a> {
     }
 
     /// Writes the low `width` bits of `value` (`width` ≤ 64; higher bits are ignored).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn write(&mut self, value: u64, width: u32) {
         if width == 0 {
             return;
@@ -60,7 +60,7 @@ impl<'a> BitWriter<'a> {
     }
 
     /// Writes one bit.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn bit(&mut self, b: bool) {
         self.write(u64::from(b), 1);
     }
@@ -109,7 +109,7 @@ impl<'a> BitReader<'a> {
         self.next - (self.avail / 8) as usize
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     fn refill(&mut self) {
         if let Some(w) = self.src.get(self.next..self.next + 8) {
             let mut b = [0u8; 8];
@@ -131,7 +131,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `width` bits (`width` ≤ 64).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn read(&mut self, width: u32) -> u64 {
         if width <= self.avail {
             let v = self.buf & mask(width);
@@ -157,7 +157,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads one bit.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn bit(&mut self) -> bool {
         self.read(1) != 0
     }

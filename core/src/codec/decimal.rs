@@ -106,7 +106,7 @@ const FRAC_MASK: u64 = (1 << 52) - 1;
 /// Rounds a value whose significant bits are `norm` (top bit set, 128 bits, followed by
 /// `sticky` further non-zero bits if true) and whose value is `norm · 2^(exp - 127)`,
 /// to f64 bits (always a normal number for the inputs used here).
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 fn round_to_bits(sign: u64, norm: u128, sticky: bool, exp: i32) -> u64 {
     let mut mant = (norm >> 75) as u64; // 53 bits, top bit set
     let rest = norm & ((1u128 << 75) - 1);
@@ -125,7 +125,7 @@ fn round_to_bits(sign: u64, norm: u128, sticky: bool, exp: i32) -> u64 {
 }
 
 /// `D(n, e)`: the bits of the double nearest to `n · 10^-e` (`e` ≤ [`E_MAX`]).
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) fn to_bits(n: i64, e: u32) -> u64 {
     if n == 0 {
         return 0;
@@ -212,7 +212,7 @@ fn to_bits_exact(sign: u64, m: u64, e: u32) -> u64 {
 
 /// `round(v · 10^e)` (ties away from zero) from the bits of `v`, or `None` for NaN,
 /// infinities and results beyond `i64`. ±0.0 and tiny values give 0.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) fn round_scaled(bits: u64, e: u32) -> Option<i64> {
     let biased = ((bits >> 52) & 0x7FF) as i32;
     if biased == 0x7FF {
@@ -262,25 +262,25 @@ pub(crate) fn round_scaled(bits: u64, e: u32) -> Option<i64> {
 }
 
 /// An integer that orders like the doubles: −NaN < −∞ < … < −0.0 < +0.0 < … < +∞ < NaN.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) const fn key(bits: u64) -> u64 {
     if bits & SIGN != 0 { !bits } else { bits | SIGN }
 }
 
 /// Inverse of [`key`].
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) const fn unkey(k: u64) -> u64 {
     if k & SIGN != 0 { k & !SIGN } else { !k }
 }
 
 /// Doubles from `D`'s result to `bits`: what the decoder adds to get `bits` back.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) const fn correction(bits: u64, decoded: u64) -> i64 {
     key(bits).wrapping_sub(key(decoded)) as i64
 }
 
 /// Applies a correction.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) const fn apply(decoded: u64, c: i64) -> u64 {
     unkey(key(decoded).wrapping_add(c as u64))
 }

@@ -51,13 +51,13 @@ struct Scaled {
     far: usize,
 }
 
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 fn probe(bits: u64, e: u32) -> Option<(i64, i64)> {
     let n = round_scaled(bits, e)?;
     Some((n, correction(bits, to_bits(n, e))))
 }
 
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 const fn near(c: i64) -> bool {
     c.unsigned_abs() <= NEAR
 }

@@ -23,7 +23,7 @@ use super::bits::{BitReader, BitWriter};
 use super::varint::{Cursor, len_u64, put_u64};
 
 /// Bit length of `v` (0 for 0).
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) const fn bit_len(v: u64) -> u32 {
     64 - v.leading_zeros()
 }

@@ -79,7 +79,7 @@ impl Plan {
     }
 }
 
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 fn delta(a: i64, b: i64) -> u64 {
     zigzag(b.wrapping_sub(a))
 }

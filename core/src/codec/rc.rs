@@ -67,7 +67,7 @@ impl Bit {
         seen: 0,
     };
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     fn update(&mut self, bit: u32) {
         let rate = RATE.get(usize::from(self.seen)).copied().unwrap_or(1024);
         let p = u32::from(self.p0);
@@ -127,7 +127,7 @@ impl<'a> Encoder<'a> {
         self.low = (self.low & 0x00FF_FFFF) << 8;
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     fn normalize(&mut self) {
         while self.range < TOP {
             self.range <<= 8;
@@ -136,7 +136,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Codes `bit` (0 or 1) with the adaptive probability `m`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn bit(&mut self, m: &mut Bit, bit: u32) {
         let bound = (self.range >> PROB_BITS) * u32::from(m.p0);
         let one = bit.wrapping_neg(); // all ones when the bit is 1
@@ -196,7 +196,7 @@ impl<'a> Decoder<'a> {
         d
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     fn next_byte(&mut self) -> u8 {
         let b = self.src.get(self.pos).copied().unwrap_or(0);
         // Bounded by the caller's decision count; cannot overflow.
@@ -215,7 +215,7 @@ impl<'a> Decoder<'a> {
         self.pos.saturating_sub(FLUSH_LOOKAHEAD)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     fn normalize(&mut self) {
         // At most 3 rounds: `range` is never 0 (both symbols have a non-empty interval).
         while self.range < TOP {
@@ -225,7 +225,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Decodes one bit with the adaptive probability `m`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn bit(&mut self, m: &mut Bit) -> u32 {
         let bound = (self.range >> PROB_BITS) * u32::from(m.p0);
         // Branch-free select: the outcome is unpredictable by design.
@@ -270,7 +270,7 @@ impl<const NODES: usize> BitTree<NODES> {
     };
 
     /// Codes the low `LEVELS` bits of `v`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn encode(&mut self, rc: &mut Encoder<'_>, v: u32) {
         let mut node = 1usize;
         for i in (0..Self::LEVELS).rev() {
@@ -283,7 +283,7 @@ impl<const NODES: usize> BitTree<NODES> {
     }
 
     /// Decodes a `LEVELS`-bit number.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn decode(&mut self, rc: &mut Decoder<'_>) -> u32 {
         let mut node = 1usize;
         for _ in 0..Self::LEVELS {

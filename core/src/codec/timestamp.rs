@@ -34,7 +34,7 @@ const K_MAX: u32 = 18;
 const MODE_CONST: u8 = 0;
 
 /// `x % 10^k == 0`, with a constant divisor per arm (a multiply, not a division).
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 fn divisible(x: i64, k: u32) -> bool {
     macro_rules! arms {
         ($($k:literal)*) => {

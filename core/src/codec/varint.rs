@@ -9,13 +9,13 @@ use alloc::vec::Vec;
 use super::CodecError;
 
 /// Maps a signed value to an unsigned one with small magnitudes first.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) const fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
 /// Inverse of [`zigzag`].
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(crate) const fn unzigzag(z: u64) -> i64 {
     ((z >> 1) as i64) ^ -((z & 1) as i64)
 }

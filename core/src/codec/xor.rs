@@ -50,7 +50,7 @@ enum Step {
     New { lz: u32, len: u32 },
 }
 
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 fn step(x: u64, window: Option<(u32, u32)>) -> Step {
     if x == 0 {
         return Step::Same;

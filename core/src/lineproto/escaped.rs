@@ -22,7 +22,7 @@ pub(super) enum Rule {
 
 impl Rule {
     /// Whether `\` followed by `b` stands for `b`. Any other backslash is a literal backslash.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(super) fn escapes(self, b: u8) -> bool {
         match self {
             Rule::Plain => false,

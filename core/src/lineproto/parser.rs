@@ -70,7 +70,7 @@ fn locate(data: &[u8], line_start: usize, line_no: usize, at: usize) -> (usize, 
 
 /// The end of a line at `i`: `Some((next, ended_by_newline))` for end of data,
 /// `\n`, `\r\n`, or `\r` at end of data; `None` for anything else.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 fn end_of_line(data: &[u8], i: usize) -> Option<(usize, bool)> {
     match data.get(i) {
         None => Some((i, false)),

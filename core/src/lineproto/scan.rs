@@ -63,7 +63,7 @@ const fn build_classes() -> [u8; 256] {
 
 static CLASSES: [u8; 256] = build_classes();
 
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(super) fn class(b: u8) -> u8 {
     match CLASSES.get(usize::from(b)) {
         Some(&c) => c,
@@ -72,7 +72,7 @@ pub(super) fn class(b: u8) -> u8 {
 }
 
 /// Index of the first byte at or after `from` whose class has a bit of `mask`, or `data.len()`.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(super) fn find(data: &[u8], from: usize, mask: u8) -> usize {
     let rest = data.get(from..).unwrap_or_default();
     from + rest
@@ -82,7 +82,7 @@ pub(super) fn find(data: &[u8], from: usize, mask: u8) -> usize {
 }
 
 /// Index of the first byte at or after `from` that is not a space.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(super) fn skip_spaces(data: &[u8], from: usize) -> usize {
     let rest = data.get(from..).unwrap_or_default();
     from + rest.iter().position(|&b| b != b' ').unwrap_or(rest.len())
@@ -109,7 +109,7 @@ pub(super) struct Name {
 /// (`MASK = KEY`, `rule = Key`) or a tag value (`MASK = TAG_VALUE`, `rule = Key`) from `from`: up to the first byte
 /// of the class that is not part of an escape sequence or non-ASCII text.
 /// A `\` before any other byte is a literal backslash.
-#[inline(always)]
+#[cfg_attr(not(feature = "small-code"), inline(always))]
 pub(super) fn name<const MASK: u8>(data: &[u8], from: usize, rule: Rule) -> Name {
     let mut i = from;
     let mut escaped = false;
