@@ -1,8 +1,9 @@
 //! WAL append throughput and write amplification on `RamDevice`.
 //!
 //! For 100-byte and 10 KiB records, with a sync after every record and after
-//! every 100, on a file-like geometry (64 KiB blocks, 1-byte program unit) and
-//! a NOR-like one (4 KiB sectors, 4-byte program unit). The log is
+//! every 100, on the server's file geometry (16 KiB blocks, 1-byte program
+//! unit; 64 KiB for stores created before) and a NOR-like one (4 KiB sectors,
+//! 4-byte program unit). The log is
 //! checkpointed whenever it holds a quarter of the device, as the engine does
 //! after a flush, so commits are part of the figures.
 //!
@@ -46,6 +47,11 @@ fn run(name: &str, geo: Geometry, record: usize, sync_every: usize, total_bytes:
 
 fn main() {
     let file = Geometry {
+        block_size: 16 << 10,
+        block_count: 16384,
+        write_size: 1,
+    };
+    let file64 = Geometry {
         block_size: 64 << 10,
         block_count: 4096,
         write_size: 1,
@@ -59,7 +65,11 @@ fn main() {
         "| geometry | record | sync every | MB/s | records/s | write amplification | device syncs |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (name, geo) in [("file 64K/1", file), ("NOR 4K/4", nor)] {
+    for (name, geo) in [
+        ("file 16K/1", file),
+        ("file 64K/1", file64),
+        ("NOR 4K/4", nor),
+    ] {
         for record in [100usize, 10 << 10] {
             for sync_every in [1usize, 100] {
                 let total = if sync_every == 1 && record == 100 {
