@@ -68,10 +68,11 @@ fn add_line(b: &mut WriteBatch, line: &Line<'_>, scratch: &mut (Vec<u8>, Vec<u8>
     b.end(line.timestamp_ns.unwrap_or(0));
 }
 
+/// The server's file geometry (16 KiB blocks), 512 MiB.
 fn geometry() -> Geometry {
     Geometry {
-        block_size: 64 << 10,
-        block_count: 8192,
+        block_size: 16 << 10,
+        block_count: 32768,
         write_size: 1,
     }
 }
