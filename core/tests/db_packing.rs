@@ -95,6 +95,57 @@ fn sparse_windows_pack_into_one_table() {
     assert_eq!(points(&mut db), all);
 }
 
+/// Windows whose tables take most of a block each: packed several to a
+/// table of up to four blocks, when that takes fewer blocks than apart.
+#[test]
+fn tables_of_most_of_a_block_pack_into_fewer_blocks() {
+    let mut db = Db::create(RamDevice::new(geo()), cfg()).expect("create");
+    db.create_database("db").expect("db");
+    let mut all = Vec::new();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for w in 0..8 {
+        // 700 noisy values: a table of about 3 KiB, one 4 KiB block.
+        let pts: Vec<(i64, f64)> = (0..700)
+            .map(|k| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (w * WINDOW + k * 5 * SEC, (x % 1_000_000_000) as f64 / 1e6)
+            })
+            .collect();
+        write(&mut db, &pts);
+        db.flush().expect("flush");
+        all.extend(pts);
+    }
+    let blocks = |db: &Db<RamDevice>| -> u64 {
+        db.store()
+            .manifest()
+            .tables
+            .iter()
+            .map(|t| t.extents.iter().map(|e| u64::from(e.count)).sum::<u64>())
+            .sum()
+    };
+    let flushed: Vec<u64> = db.store().manifest().tables.iter().map(|t| t.len).collect();
+    let before = blocks(&db);
+    assert_eq!((flushed.len(), before), (8, 8), "{flushed:?}");
+    compact_all(&mut db);
+    let after = blocks(&db);
+    let packed: Vec<u64> = db.store().manifest().tables.iter().map(|t| t.len).collect();
+    let total: u64 = packed.iter().sum();
+    println!(
+        "packing: 8 windows in {before} blocks (tables of {flushed:?} bytes as flushed) → {packed:?} in {after} blocks"
+    );
+    assert!(db.stats().counters.packs >= 1);
+    // More than a block of data in all (so more than one table) ...
+    assert!(total > 4 * 4096, "{packed:?}");
+    // ... each at most four blocks, in fewer blocks than a window each.
+    assert!(packed.iter().all(|&l| l <= 4 * 4096), "{packed:?}");
+    assert!(after < before && packed.len() >= 2);
+    assert_eq!(points(&mut db), all);
+    let (mut db, _) = Db::open(db.into_device(), cfg()).expect("reopen");
+    assert_eq!(points(&mut db), all);
+}
+
 #[test]
 fn late_data_in_a_packed_window_wins() {
     let (mut db, mut all) = sparse();

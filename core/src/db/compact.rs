@@ -9,10 +9,11 @@
 //! late data flushed into an old window is merged the same way.
 //!
 //! Sparse data leaves most windows with a table of a few kilobytes, and a
-//! table takes whole blocks (64 KiB on a gateway's file): a sensor writing
+//! table takes whole blocks (16 KiB in a gateway's file): a sensor writing
 //! once a minute would use a block per week for a few kilobytes. So closed
 //! windows holding one small table each are *packed*: neighbouring ones are
-//! merged into one table while it fits in a block. A packed table spans
+//! merged into one table of up to four blocks when that takes fewer blocks
+//! than the tables apart. A packed table spans
 //! several windows (its `window_start` is its oldest point's window, the
 //! window of its `max_ts` its last); the manifest format is unchanged.
 //! Compaction, retention and capacity drops work on *groups*, the tables
@@ -346,8 +347,9 @@ impl<D: BlockDevice> Db<D> {
     /// 4. *expired*: the oldest group holding points older than the
     ///    retention cutoff while it is not wholly expired (a packed table
     ///    whose oldest windows passed the cutoff): rewritten without them;
-    /// 5. *pack*: the oldest run of neighbouring closed groups of one small
-    ///    table each (a block or less) that together fit in a block.
+    /// 5. *pack*: the oldest run of neighbouring closed groups of one table
+    ///    each that together fit in four blocks and take fewer blocks than
+    ///    apart.
     ///
     /// `None` if there is nothing to do or a compaction runs.
     pub fn plan_compaction(&mut self, now_ns: i64, grace_ns: i64) -> Option<CompactionJob> {
@@ -653,33 +655,40 @@ pub(crate) fn groups(tables: &[Arc<TableReader>], w: i64) -> Vec<Group<'_>> {
     out
 }
 
+/// Packed tables hold at most this many blocks: enough that tables of a
+/// few kilobytes to a block each share blocks, few enough that rewriting a
+/// packed table whose oldest windows expired stays cheap.
+const PACK_BLOCKS: u64 = 4;
+
 /// The oldest run of neighbouring groups worth packing into one table: each
-/// closed and holding one table of at most a block, together at most a
-/// block, at least two of them. A window of sparse data otherwise holds a
-/// block with its table's few bytes.
+/// closed and holding one table, together at most [`PACK_BLOCKS`] blocks,
+/// at least two of them, and taking at least one block less packed than
+/// apart (each table takes whole blocks). A window of sparse data otherwise
+/// holds a block, most of it unused, for its table's few kilobytes.
 fn pack_run<'g, 'a>(
     groups: &'g [Group<'a>],
     block_size: u64,
     max_inputs: usize,
     closed: impl Fn(&Group<'_>) -> bool,
 ) -> Option<&'g [Group<'a>]> {
+    let bs = block_size.max(1);
+    let limit = bs * PACK_BLOCKS;
     let small = |g: &Group<'_>| {
-        closed(g)
-            && g.tables.len() == 1
-            && g.tables.first().is_some_and(|t| t.entry.len <= block_size)
+        closed(g) && g.tables.len() == 1 && g.tables.first().is_some_and(|t| t.entry.len <= limit)
     };
     let mut i = 0;
     while i < groups.len() {
-        let (mut j, mut bytes) = (i, 0u64);
+        let (mut j, mut bytes, mut apart) = (i, 0u64, 0u64);
         while let Some(g) = groups.get(j) {
             let len = g.tables.first().map_or(0, |t| t.entry.len);
-            if !small(g) || bytes + len > block_size || j - i == max_inputs {
+            if !small(g) || bytes + len > limit || j - i == max_inputs {
                 break;
             }
             bytes += len;
+            apart += len.div_ceil(bs);
             j += 1;
         }
-        if j - i >= 2 {
+        if j - i >= 2 && apart > bytes.div_ceil(bs) {
             return groups.get(i..j);
         }
         i = j.max(i + 1);
