@@ -64,7 +64,14 @@ struct Chunks<'a, D: BlockDevice> {
     tables: &'a [Arc<TableReader>],
     scratch: ChunkScratch,
     cache: Option<&'a dyn DecodedCache>,
+    /// Chunks this query kept in the cache.
+    kept: usize,
 }
+
+/// A query keeps at most this many of the chunks it decodes in the cache:
+/// one reading more is a scan, which would push out what dashboards read
+/// again for chunks nobody asks for twice.
+const MAX_KEPT_PER_QUERY: usize = 16;
 
 impl<D: BlockDevice> ChunkSource for Chunks<'_, D> {
     type Error = Error<D::Error>;
@@ -86,8 +93,11 @@ impl<D: BlockDevice> ChunkSource for Chunks<'_, D> {
                 }
                 let (t0, b0) = (ts.len(), bits.len());
                 t.read_chunk(self.dev, ty, meta, ts, bits, &mut self.scratch)?;
-                if let (Some(new_ts), Some(new_bits)) = (ts.get(t0..), bits.get(b0..)) {
+                if self.kept < MAX_KEPT_PER_QUERY
+                    && let (Some(new_ts), Some(new_bits)) = (ts.get(t0..), bits.get(b0..))
+                {
                     cache.put(t.instance(), meta.offset, new_ts, new_bits);
+                    self.kept += 1;
                 }
                 Ok(())
             }
@@ -238,6 +248,7 @@ impl Prepared {
             tables: &self.tables,
             scratch: ChunkScratch::default(),
             cache,
+            kept: 0,
         };
         let mut result = QueryResult::default();
         let mut stats = MergeStats::default();

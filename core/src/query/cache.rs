@@ -9,8 +9,12 @@
 //! chunk's offset in the table. A table is immutable under its reader, so
 //! an entry is never stale; entries of readers gone meanwhile age out. The
 //! numbers are one store's (its open epoch above a count): a cache serves
-//! the opens of one store, not several stores. Bounded by a byte budget (16 bytes a point); least recently used
-//! goes first. A budget of 0 keeps nothing.
+//! the opens of one store, not several stores.
+//!
+//! Bounded by a byte budget (16 bytes a point); the least recently used
+//! goes first; a budget of 0 keeps nothing. A query keeps at most 16 of the
+//! chunks it decodes: a scan would otherwise push out what dashboards read
+//! again.
 //!
 //! Queries run concurrently without the database: they reach the cache
 //! through [`DecodedCache`], `&self`, which a host implements over a lock
