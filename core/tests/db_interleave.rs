@@ -3,36 +3,13 @@
 //! handles): in every order of their steps the newest write of a timestamp
 //! wins and nothing is lost.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+mod common;
 
+use common::Shared;
 use pulsardb_core::layout::stream::BlockSource;
 use pulsardb_core::query::SeriesData;
-use pulsardb_core::storage::{BlockDevice, BlockId, RamDevice};
+use pulsardb_core::storage::BlockId;
 use pulsardb_core::{Db, DbConfig, Geometry, Query, Value, WriteBatch};
-
-/// Device handles sharing one RAM device (like the server's file handles).
-#[derive(Clone)]
-struct Shared(Rc<RefCell<RamDevice>>);
-
-impl BlockDevice for Shared {
-    type Error = <RamDevice as BlockDevice>::Error;
-    fn geometry(&self) -> Geometry {
-        self.0.borrow().geometry()
-    }
-    fn read(&mut self, b: BlockId, o: u32, buf: &mut [u8]) -> Result<(), Self::Error> {
-        self.0.borrow_mut().read(b, o, buf)
-    }
-    fn program(&mut self, b: BlockId, o: u32, d: &[u8]) -> Result<(), Self::Error> {
-        self.0.borrow_mut().program(b, o, d)
-    }
-    fn erase(&mut self, b: BlockId) -> Result<(), Self::Error> {
-        self.0.borrow_mut().erase(b)
-    }
-    fn sync(&mut self) -> Result<(), Self::Error> {
-        self.0.borrow_mut().sync()
-    }
-}
 
 /// Blocks for a job, taken from the engine one at a time.
 struct Blocks<'a>(&'a mut Db<Shared>);
@@ -82,7 +59,7 @@ fn flush_and_compaction_interleaved_keep_the_newest_value() {
             auto_flush: false,
             ..DbConfig::default()
         };
-        let dev = Shared(Rc::new(RefCell::new(RamDevice::new(geo))));
+        let dev = Shared::new(geo);
         let mut db = Db::create(dev.clone(), cfg).expect("create");
         db.create_database("db").expect("db");
         // Two level-0 tables of one window: a compaction is due.
@@ -155,7 +132,7 @@ fn compaction_reads_long_series_across_index_pages() {
         window_ns: i64::MAX / 4,
         ..DbConfig::default()
     };
-    let dev = Shared(Rc::new(RefCell::new(RamDevice::new(geo))));
+    let dev = Shared::new(geo);
     let mut db = Db::create(dev, cfg).expect("create");
     db.create_database("db").expect("db");
     let mut want: Vec<(i64, Value)> = Vec::new();

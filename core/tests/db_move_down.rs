@@ -4,39 +4,15 @@
 //! table too large to move whole, without freeing a block a running query
 //! still reads.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+mod common;
 
+use common::Shared;
 use pulsardb_core::layout::AllocPolicy;
 use pulsardb_core::query::SeriesData;
-use pulsardb_core::storage::{BlockDevice, BlockId, RamDevice};
 use pulsardb_core::store::StoreConfig;
 use pulsardb_core::{Db, DbConfig, Geometry, Query, Value, WriteBatch};
 
 const SEC: i64 = 1_000_000_000;
-
-/// One RAM device, several handles (a query reads through its own).
-#[derive(Clone)]
-struct Shared(Rc<RefCell<RamDevice>>);
-
-impl BlockDevice for Shared {
-    type Error = <RamDevice as BlockDevice>::Error;
-    fn geometry(&self) -> Geometry {
-        self.0.borrow().geometry()
-    }
-    fn read(&mut self, block: BlockId, offset: u32, buf: &mut [u8]) -> Result<(), Self::Error> {
-        self.0.borrow_mut().read(block, offset, buf)
-    }
-    fn program(&mut self, block: BlockId, offset: u32, data: &[u8]) -> Result<(), Self::Error> {
-        self.0.borrow_mut().program(block, offset, data)
-    }
-    fn erase(&mut self, block: BlockId) -> Result<(), Self::Error> {
-        self.0.borrow_mut().erase(block)
-    }
-    fn sync(&mut self) -> Result<(), Self::Error> {
-        self.0.borrow_mut().sync()
-    }
-}
 
 fn cfg() -> DbConfig {
     DbConfig {
@@ -126,7 +102,7 @@ fn a_large_table_fills_the_holes_below_it_while_a_query_reads_it() {
         block_count: 4096,
         write_size: 1,
     };
-    let dev = Shared(Rc::new(RefCell::new(RamDevice::new(geo))));
+    let dev = Shared::new(geo);
     let mut db = Db::create(dev.clone(), cfg()).expect("create");
     db.create_database("db").expect("db");
     let mut all = Vec::new();

@@ -964,20 +964,7 @@ mod tests {
         assert_eq!(e.metrics.backpressure_refused.load(Ordering::Relaxed), 1);
 
         // Everything accepted is there.
-        let q = Query {
-            aggregation: Some(pulsardb_core::Aggregation {
-                window_ns: None,
-                offset_ns: 0,
-                group_by: vec![],
-            }),
-            ..Query::raw("pulsardb", "m", Some("v"))
-        };
-        let res = e.query(&q).expect("query");
-        let count = match &res.series[0].data {
-            pulsardb_core::query::SeriesData::Windows(w) => w[0].1.count,
-            _ => 0,
-        };
-        assert_eq!(count, accepted);
+        assert_eq!(count(&e), accepted);
         drop(e);
         let _ = std::fs::remove_dir_all(&dir);
 

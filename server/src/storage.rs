@@ -110,10 +110,12 @@ impl FileDevice {
         for bs in KNOWN_BLOCK_SIZES {
             let mut probe = Self::with_shared(file.clone(), capacity_bytes, bs);
             probe.writable = false;
+            // A valid record names the geometry, whichever size found it;
+            // the next probe only runs if this one found no record.
             if let Ok(Some(stored)) = pulsardb_core::Store::stored_geometry(&mut probe)
-                && stored.block_size == bs
+                && stored.is_valid()
             {
-                return Self::with_shared(file, capacity_bytes, bs);
+                return Self::with_shared(file, capacity_bytes, stored.block_size);
             }
         }
         Self::with_shared(file, capacity_bytes, BLOCK_SIZE)

@@ -525,8 +525,7 @@ impl<D: BlockDevice> Db<D> {
             return Err(e);
         }
         self.tombstones = remaining_tombs;
-        let bs = self.store.geometry().block_size;
-        let reader = self.open_table(&out, bs)?;
+        let reader = self.open_table(&out)?;
         let mut retired = Vec::new();
         self.tables.retain(|t| {
             if ids.contains(&t.entry.id) {

@@ -67,8 +67,7 @@ impl<D: BlockDevice> Db<D> {
                 &moved.taken,
                 &[],
             )?;
-            let bs = self.store.geometry().block_size;
-            let reader = self.open_table(&entry, bs)?;
+            let reader = self.open_table(&entry)?;
             if let Some(slot) = self.tables.iter_mut().find(|x| x.entry.id == id) {
                 // Queries reading the old copy finish; the blocks it left go
                 // after (`reap` keeps those the new copy still uses).
@@ -147,7 +146,7 @@ impl<D: BlockDevice> Db<D> {
             };
             // Whole program units (the tail of the last one as it is).
             let n = len
-                .saturating_sub(i * bs)
+                .saturating_sub(i.saturating_mul(bs))
                 .min(bs)
                 .next_multiple_of(unit)
                 .min(bs);

@@ -324,7 +324,7 @@ impl<D: BlockDevice> Db<D> {
         let mut written = 0;
         for t in &job.tables {
             written += t.len;
-            let reader = self.open_table(t, bs)?;
+            let reader = self.open_table(t)?;
             self.tables.push(Arc::new(reader));
         }
         self.counters.flushes += 1;

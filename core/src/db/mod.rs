@@ -316,9 +316,9 @@ impl<D: BlockDevice> Db<D> {
     fn open_table(
         &mut self,
         entry: &crate::manifest::TableEntry,
-        block_size: u32,
     ) -> Result<TableReader, Error<D::Error>> {
-        let r = TableReader::open(self.store.device_mut(), entry, block_size)?;
+        let bs = self.store.geometry().block_size;
+        let r = TableReader::open(self.store.device_mut(), entry, bs)?;
         self.readers_opened += 1;
         Ok(r.with_instance(self.readers_opened))
     }

@@ -2,8 +2,43 @@
 
 #![allow(dead_code)]
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use pulsardb_core::Geometry;
-use pulsardb_core::storage::{CutPolicy, CutTrigger, EraseFill, SimConfig, SimDevice};
+use pulsardb_core::storage::{
+    BlockDevice, BlockId, CutPolicy, CutTrigger, EraseFill, RamDevice, SimConfig, SimDevice,
+};
+
+/// Device handles sharing one RAM device, like the server's file handles
+/// (a flush, a compaction or a query reads and writes through its own).
+#[derive(Clone)]
+pub struct Shared(pub Rc<RefCell<RamDevice>>);
+
+impl Shared {
+    pub fn new(geo: Geometry) -> Self {
+        Self(Rc::new(RefCell::new(RamDevice::new(geo))))
+    }
+}
+
+impl BlockDevice for Shared {
+    type Error = <RamDevice as BlockDevice>::Error;
+    fn geometry(&self) -> Geometry {
+        self.0.borrow().geometry()
+    }
+    fn read(&mut self, b: BlockId, o: u32, buf: &mut [u8]) -> Result<(), Self::Error> {
+        self.0.borrow_mut().read(b, o, buf)
+    }
+    fn program(&mut self, b: BlockId, o: u32, d: &[u8]) -> Result<(), Self::Error> {
+        self.0.borrow_mut().program(b, o, d)
+    }
+    fn erase(&mut self, b: BlockId) -> Result<(), Self::Error> {
+        self.0.borrow_mut().erase(b)
+    }
+    fn sync(&mut self) -> Result<(), Self::Error> {
+        self.0.borrow_mut().sync()
+    }
+}
 
 /// splitmix64: a tiny seeded PRNG, so failures replay from their seed.
 #[derive(Clone, Debug)]
