@@ -65,23 +65,44 @@ impl Ctx {
         let mut expected_rejects = Vec::new();
         let mut accepted: Vec<(Key, i64, Value)> = Vec::new();
         let n = 1 + r.below(20) as usize;
+        // Runs of one series are the common case the write path shortcuts:
+        // often a point repeats the previous one's measurement and tags, and
+        // sometimes its field keys too.
+        let mut prev: Option<(&str, Vec<(String, String)>, Vec<&str>)> = None;
         for i in 0..n {
-            let m = MEAS[r.below(2) as usize];
-            let mut tags = vec![("host".to_string(), HOSTS[r.below(3) as usize].to_string())];
-            if r.chance(40) {
-                tags.push((
-                    "dc".to_string(),
-                    if r.chance(50) { "x" } else { "y" }.to_string(),
-                ));
-            }
-            // Given out of order sometimes; the engine sorts.
-            if r.chance(50) {
-                tags.reverse();
-            }
+            let repeat = prev.as_ref().filter(|_| r.chance(50)).cloned();
+            let (m, tags) = match &repeat {
+                Some((m, tags, _)) => (*m, tags.clone()),
+                None => {
+                    let m = MEAS[r.below(2) as usize];
+                    let mut tags =
+                        vec![("host".to_string(), HOSTS[r.below(3) as usize].to_string())];
+                    if r.chance(40) {
+                        tags.push((
+                            "dc".to_string(),
+                            if r.chance(50) { "x" } else { "y" }.to_string(),
+                        ));
+                    }
+                    // Given out of order sometimes; the engine sorts.
+                    if r.chance(50) {
+                        tags.reverse();
+                    }
+                    (m, tags)
+                }
+            };
             let ts = r.below(300) as i64 * self.step - 40 * self.step;
+            let keys: Vec<&str> = match repeat {
+                Some((_, _, keys)) if r.chance(50) => keys,
+                _ => (0..1 + r.below(3))
+                    .map(|_| FIELDS[r.below(4) as usize].0)
+                    .collect(),
+            };
             let mut fields = Vec::new();
-            for _ in 0..1 + r.below(3) {
-                let (f, ty) = FIELDS[r.below(4) as usize];
+            for &f in &keys {
+                let ty = FIELDS
+                    .iter()
+                    .find(|x| x.0 == f)
+                    .map_or(FieldType::Float, |x| x.1);
                 let fixed = *self
                     .types
                     .get(&(m.to_string(), f.to_string()))
@@ -93,6 +114,7 @@ impl Ctx {
                 };
                 fields.push((f, v));
             }
+            prev = Some((m, tags.clone(), keys));
             let tag_refs: Vec<(&[u8], &[u8])> = tags
                 .iter()
                 .map(|(k, v)| (k.as_bytes(), v.as_bytes()))

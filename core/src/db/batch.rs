@@ -28,6 +28,21 @@ pub(crate) struct PointRec {
     pub tags: (u32, u32),
     pub fields: (u32, u32),
     pub ts: i64,
+    /// Same measurement and tags (byte for byte, same order) as the point
+    /// before it: the write path reuses that point's series lookup.
+    pub same_head: bool,
+}
+
+/// The point being built: its measurement, where its tags and fields start,
+/// the arena length before it, and whether its head so far repeats the
+/// previous point's.
+#[derive(Clone, Copy, Debug)]
+struct Open {
+    measurement: Span,
+    tags: u32,
+    fields: u32,
+    arena: u32,
+    same: bool,
 }
 
 /// Points to write, all to one database.
@@ -37,7 +52,7 @@ pub struct WriteBatch {
     points: Vec<PointRec>,
     tags: Vec<(Span, Span)>,
     fields: Vec<(Span, FieldVal)>,
-    open: Option<(Span, u32, u32)>,
+    open: Option<Open>,
 }
 
 /// One point of a batch, borrowed.
@@ -119,6 +134,10 @@ impl<'a> PointView<'a> {
     pub fn timestamp(&self) -> i64 {
         self.p.ts
     }
+    /// Whether its measurement and tags are those of the point before it.
+    pub(crate) fn same_head(&self) -> bool {
+        self.p.same_head
+    }
 }
 
 impl WriteBatch {
@@ -193,25 +212,79 @@ impl WriteBatch {
     }
 
     /// Starts a point (discarding one begun and not ended).
+    ///
+    /// Consecutive points of one series are the common case (a sensor's
+    /// readings, a file sorted by series): a measurement and tags equal to
+    /// the previous point's are not copied again, and the point is marked
+    /// so the write path skips resolving its series a second time.
     pub fn begin(&mut self, measurement: &[u8]) {
         if self.open.is_some() {
             self.abort();
         }
-        let m = self.put(measurement);
-        self.open = Some((m, self.tags.len() as u32, self.fields.len() as u32));
+        let arena = self.arena.len() as u32;
+        let prev = self.points.last().map(|p| p.measurement);
+        let (m, same) = match prev {
+            Some(pm) if self.span(pm) == measurement => (pm, true),
+            _ => (self.put(measurement), false),
+        };
+        self.open = Some(Open {
+            measurement: m,
+            tags: self.tags.len() as u32,
+            fields: self.fields.len() as u32,
+            arena,
+            same,
+        });
     }
 
     /// Adds a tag to the point begun.
     pub fn tag(&mut self, key: &[u8], value: &[u8]) {
-        let k = self.put(key);
-        let v = self.put(value);
-        self.tags.push((k, v));
+        let reuse = match (self.open, self.points.last()) {
+            (Some(o), Some(p)) if o.same => {
+                let j = p.tags.0 + (self.tags.len() as u32 - o.tags);
+                match self.tags.get(j as usize) {
+                    Some(&(k, v))
+                        if j < p.tags.1 && self.span(k) == key && self.span(v) == value =>
+                    {
+                        Some((k, v))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let pair = match reuse {
+            Some(pair) => pair,
+            None => {
+                if let Some(o) = self.open.as_mut() {
+                    o.same = false;
+                }
+                (self.put(key), self.put(value))
+            }
+        };
+        self.tags.push(pair);
     }
 
     /// Adds a field to the point begun.
     pub fn field(&mut self, key: &[u8], value: Value) {
-        let k = self.put(key);
+        let k = self.field_key(key);
         self.fields.push((k, FieldVal::Value(value)));
+    }
+
+    /// The span of a field key: the previous point's, at the same position,
+    /// when the head and the key repeat it (see [`WriteBatch::begin`]).
+    fn field_key(&mut self, key: &[u8]) -> Span {
+        if let (Some(o), Some(p)) = (self.open, self.points.last())
+            && o.same
+        {
+            let j = p.fields.0 + (self.fields.len() as u32 - o.fields);
+            if let Some(&(k, _)) = self.fields.get(j as usize)
+                && j < p.fields.1
+                && self.span(k) == key
+            {
+                return k;
+            }
+        }
+        self.put(key)
     }
 
     /// Adds a string field (kept so the engine can name it in its refusal).
@@ -222,22 +295,29 @@ impl WriteBatch {
 
     /// Ends the point begun, with its timestamp in ns.
     pub fn end(&mut self, ts_ns: i64) {
-        if let Some((m, t0, f0)) = self.open.take() {
+        if let Some(o) = self.open.take() {
+            let tags = o.tags..self.tags.len() as u32;
+            let same_head = o.same
+                && self
+                    .points
+                    .last()
+                    .is_some_and(|p| p.tags.1 - p.tags.0 == tags.end - tags.start);
             self.points.push(PointRec {
-                measurement: m,
-                tags: (t0, self.tags.len() as u32),
-                fields: (f0, self.fields.len() as u32),
+                measurement: o.measurement,
+                tags: (tags.start, tags.end),
+                fields: (o.fields, self.fields.len() as u32),
                 ts: ts_ns,
+                same_head,
             });
         }
     }
 
     /// Drops the point begun.
     pub fn abort(&mut self) {
-        if let Some((m, t0, f0)) = self.open.take() {
-            self.tags.truncate(t0 as usize);
-            self.fields.truncate(f0 as usize);
-            self.arena.truncate(m.start as usize);
+        if let Some(o) = self.open.take() {
+            self.tags.truncate(o.tags as usize);
+            self.fields.truncate(o.fields as usize);
+            self.arena.truncate(o.arena as usize);
         }
     }
 
@@ -262,5 +342,76 @@ impl WriteBatch {
     /// The points.
     pub fn points(&self) -> impl ExactSizeIterator<Item = PointView<'_>> {
         self.points.iter().map(move |&p| PointView { b: self, p })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Owned = (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>, i64, bool);
+
+    fn owned(b: &WriteBatch) -> Vec<Owned> {
+        b.points()
+            .map(|p| {
+                (
+                    p.measurement().to_vec(),
+                    p.tags().map(|(k, v)| (k.to_vec(), v.to_vec())).collect(),
+                    p.fields().map(|(k, _)| k.to_vec()).collect(),
+                    p.timestamp(),
+                    p.same_head(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn repeated_heads_share_bytes_and_are_marked() {
+        let mut b = WriteBatch::new();
+        let v = Value::Float(1.0);
+        b.push(b"m", &[(b"h", b"a")], &[(b"v", v)], 1);
+        let one = b.arena_bytes();
+        b.push(b"m", &[(b"h", b"a")], &[(b"v", v)], 2);
+        // Nothing copied again.
+        assert_eq!(b.arena_bytes(), one);
+        b.push(b"m", &[(b"h", b"b")], &[(b"v", v)], 3);
+        b.push(b"m", &[(b"h", b"b"), (b"x", b"y")], &[(b"v", v)], 4);
+        b.push(b"m", &[(b"h", b"b")], &[(b"w", v)], 5);
+        b.push(b"n", &[(b"h", b"b")], &[(b"w", v)], 6);
+        b.push(b"n", &[], &[(b"w", v)], 7);
+        b.push(b"n", &[], &[(b"w", v), (b"v", v)], 8);
+        let got = owned(&b);
+        let heads: Vec<bool> = got.iter().map(|p| p.4).collect();
+        assert_eq!(
+            heads,
+            [false, true, false, false, false, false, false, true]
+        );
+        assert_eq!(got[3].1.len(), 2);
+        assert_eq!(got[4].1, [(b"h".to_vec(), b"b".to_vec())]);
+        assert_eq!(got[7].2, [b"w".to_vec(), b"v".to_vec()]);
+    }
+
+    #[test]
+    fn abort_after_a_shared_head_keeps_the_point_before() {
+        let mut b = WriteBatch::new();
+        let v = Value::Float(1.0);
+        b.push(b"m", &[(b"h", b"a")], &[(b"v", v)], 1);
+        let before = owned(&b);
+        let bytes = b.arena_bytes();
+        b.begin(b"m");
+        b.tag(b"h", b"a");
+        b.tag(b"k", b"new");
+        b.field(b"v", v);
+        b.abort();
+        assert_eq!(owned(&b), before);
+        assert_eq!(b.arena_bytes(), bytes);
+        // A point begun and not ended is dropped by the next `begin`.
+        b.begin(b"m");
+        b.tag(b"h", b"zz");
+        b.push(b"m", &[(b"h", b"a")], &[(b"v", v)], 2);
+        let got = owned(&b);
+        assert_eq!(got.len(), 2);
+        assert!(got[1].4);
+        assert_eq!(got[1].1, [(b"h".to_vec(), b"a".to_vec())]);
     }
 }

@@ -5,6 +5,14 @@
 //! written; the rest of the batch goes on (InfluxDB's partial-write
 //! semantics). Points are applied to the memtable only after the WAL record
 //! holding them was appended.
+//!
+//! Runs of one series (a sensor's readings, a file sorted by series) are
+//! the common case: a point whose measurement and tags repeat the previous
+//! accepted point's, byte for byte ([`WriteBatch`] marks it), reuses that
+//! point's validated tags and tagset; if its field keys repeat too, with
+//! values of the same types, their series as well. Anything else takes the
+//! full checks, so a batch does exactly what its points would do written one
+//! per batch (`core/tests/write_runs.rs`).
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -231,10 +239,20 @@ impl<D: BlockDevice> Db<D> {
         let mut tags: Vec<(&str, &str)> = Vec::with_capacity(16);
         let mut fields: Vec<(&str, Option<Value>, Option<SeriesIdx>)> = Vec::with_capacity(16);
         let text = batch.text();
+        // The series head (tagset, measurement) of the point before, when it
+        // was accepted: `tags` still holds its validated, sorted tags.
+        let mut prev: Option<(u32, &str)> = None;
         for (i, p) in batch.points().enumerate() {
-            match self.prepare_point(dbi, db, &p, text, &mut tags, &mut fields) {
-                Ok(n) => out.points += n,
-                Err(e) => out.rejected.push((i, e)),
+            let same = prev.filter(|_| p.same_head());
+            match self.prepare_point(dbi, db, &p, text, same, &mut tags, &mut fields) {
+                Ok((n, head)) => {
+                    out.points += n;
+                    prev = Some(head);
+                }
+                Err(e) => {
+                    out.rejected.push((i, e));
+                    prev = None;
+                }
             }
             if self.record.len() >= self.cfg.wal_record_bytes {
                 out.lsn = self.append_record()?;
@@ -273,20 +291,91 @@ impl<D: BlockDevice> Db<D> {
     }
 
     /// Validates one point and adds it to the record being built; returns the
-    /// number of field values.
+    /// number of field values and the point's tagset and measurement.
+    ///
+    /// `same`: the tagset and measurement of the point before, whose
+    /// measurement and tags this point repeats byte for byte and which was
+    /// accepted; `tags` still holds them. They are not validated or looked
+    /// up again.
+    #[expect(clippy::too_many_arguments, reason = "the write loop's scratch state")]
     fn prepare_point<'a>(
         &mut self,
         dbi: u32,
         db: &str,
         p: &PointView<'a>,
         text: Option<&'a str>,
+        same: Option<(u32, &'a str)>,
         tags: &mut Vec<(&'a str, &'a str)>,
         fields: &mut Vec<(&'a str, Option<Value>, Option<SeriesIdx>)>,
-    ) -> Result<u64, PointError> {
-        let lim = *self.catalog.limits();
+    ) -> Result<(u64, (u32, &'a str)), PointError> {
         if p.timestamp() < self.min_write_ts {
             return Err(PointError::BeyondRetention);
         }
+        let (tagset, measurement) = match same {
+            Some((t, m)) => {
+                if let Some(n) = self.repeat_fields(p, text, fields) {
+                    return Ok((n, (t, m)));
+                }
+                (Some(t), m)
+            }
+            None => {
+                let m = self.validate_head(p, text, tags)?;
+                (self.catalog.find_tagset(dbi, m, tags), m)
+            }
+        };
+        self.prepare_fields(dbi, db, p, text, tagset, measurement, tags, fields)
+            .map(|n| (n.0, (n.1, measurement)))
+    }
+
+    /// The point repeats the series head of the point before, which was
+    /// accepted: if its fields are that point's (the same keys from the same
+    /// batch bytes, in the same order) with values of the same types, logs
+    /// them against the same series and returns how many. `None`: anything
+    /// else, left to the full checks.
+    fn repeat_fields<'a>(
+        &mut self,
+        p: &PointView<'a>,
+        text: Option<&'a str>,
+        fields: &mut [(&'a str, Option<Value>, Option<SeriesIdx>)],
+    ) -> Option<u64> {
+        if p.fields().len() != fields.len() {
+            return None;
+        }
+        for ((k, v), prev) in p.fields_str(text).zip(fields.iter()) {
+            let (k, v) = (k?, v?);
+            let same_key = core::ptr::eq(k.as_ptr(), prev.0.as_ptr()) && k.len() == prev.0.len();
+            let same_type = prev.1.is_some_and(|pv| pv.field_type() == v.field_type());
+            let finite = !matches!(v, Value::Float(x) if !x.is_finite());
+            if !(same_key && same_type && finite && prev.2.is_some()) {
+                return None;
+            }
+        }
+        let ts = p.timestamp();
+        let mut n = 0;
+        for ((_, v), prev) in p.fields_str(text).zip(fields.iter_mut()) {
+            let (Some(v), Some(idx)) = (v, prev.2) else {
+                continue;
+            };
+            prev.1 = Some(v);
+            let ty = v.field_type();
+            let id: SeriesId = self.catalog.series(idx).map_or(0, |m| m.id);
+            let bits = v.to_bits();
+            self.record.point(id, ts, ty, bits);
+            self.pending.push((idx, id, ty, ts, bits));
+            n += 1;
+        }
+        Some(n)
+    }
+
+    /// Checks a point's measurement and tags; fills `tags` with them, sorted
+    /// by key.
+    fn validate_head<'a>(
+        &self,
+        p: &PointView<'a>,
+        text: Option<&'a str>,
+        tags: &mut Vec<(&'a str, &'a str)>,
+    ) -> Result<&'a str, PointError> {
+        let lim = *self.catalog.limits();
         let measurement = utf8(p.measurement_str(text), "measurement name")?;
         if measurement.is_empty() {
             return Err(PointError::EmptyMeasurement);
@@ -341,6 +430,25 @@ impl<D: BlockDevice> Db<D> {
                 key: w.first().map(|x| x.0).unwrap_or("").to_string(),
             });
         }
+        Ok(measurement)
+    }
+
+    /// Checks a point's fields against `tagset` (`None`: not created yet),
+    /// creates what is missing and logs the values; returns how many and the
+    /// tagset.
+    #[expect(clippy::too_many_arguments, reason = "the write loop's scratch state")]
+    fn prepare_fields<'a>(
+        &mut self,
+        dbi: u32,
+        db: &str,
+        p: &PointView<'a>,
+        text: Option<&'a str>,
+        tagset: Option<u32>,
+        measurement: &'a str,
+        tags: &[(&'a str, &'a str)],
+        fields: &mut Vec<(&'a str, Option<Value>, Option<SeriesIdx>)>,
+    ) -> Result<(u64, u32), PointError> {
+        let lim = *self.catalog.limits();
         let nf = p.fields().len();
         if nf == 0 {
             return Err(PointError::NoFields);
@@ -389,7 +497,6 @@ impl<D: BlockDevice> Db<D> {
         }
 
         // Types, and how many series this point would create.
-        let tagset = self.catalog.find_tagset(dbi, measurement, tags);
         let mut new_series = 0usize;
         for (i, (f, v, sidx)) in fields.iter_mut().enumerate() {
             let (f, v) = (*f, *v);
@@ -454,6 +561,6 @@ impl<D: BlockDevice> Db<D> {
             self.pending.push((idx, id, ty, ts, bits));
             n += 1;
         }
-        Ok(n)
+        Ok((n, t))
     }
 }

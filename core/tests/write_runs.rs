@@ -1,0 +1,237 @@
+//! Runs of one series in a batch take a shorter write path (the series head
+//! and the field keys of the previous point are not validated or looked up
+//! again). A batch must do exactly what its points do written one per batch:
+//! the same rejections, with the same errors, and the same stored points.
+
+mod common;
+
+use common::Rng;
+use pulsardb_core::catalog::Limits;
+use pulsardb_core::query::SeriesData;
+use pulsardb_core::storage::RamDevice;
+use pulsardb_core::{Db, DbConfig, Geometry, Query, Value, WriteBatch};
+
+type Point = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Vec<(&'static str, Value)>,
+    i64,
+);
+
+fn new_db(max_series: usize) -> Db<RamDevice> {
+    let geo = Geometry {
+        block_size: 4096,
+        block_count: 256,
+        write_size: 1,
+    };
+    let cfg = DbConfig {
+        limits: Limits {
+            max_series,
+            ..Limits::default()
+        },
+        ..DbConfig::default()
+    };
+    let mut db = Db::create(RamDevice::new(geo), cfg).expect("create");
+    db.create_database("db").expect("create database");
+    db
+}
+
+fn batch_of(points: &[Point]) -> WriteBatch {
+    let mut b = WriteBatch::new();
+    for (m, tags, fields, ts) in points {
+        let tags: Vec<(&[u8], &[u8])> = tags
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect();
+        let fields: Vec<(&[u8], Value)> = fields.iter().map(|(k, v)| (k.as_bytes(), *v)).collect();
+        b.push(m.as_bytes(), &tags, &fields, *ts);
+    }
+    b
+}
+
+fn everything(
+    db: &mut Db<RamDevice>,
+) -> Vec<(String, Vec<(String, String)>, String, Vec<(i64, Value)>)> {
+    let mut out = Vec::new();
+    for m in ["m", "n"] {
+        let r = db.query(&Query::raw("db", m, None)).expect("query");
+        for s in r.series {
+            let SeriesData::Raw(points) = s.data else {
+                panic!("raw query gave windows");
+            };
+            out.push((s.measurement, s.tags, s.field, points));
+        }
+    }
+    out
+}
+
+/// Writes `points` as one batch and one point per batch; both stores must
+/// agree. Returns how many points were rejected.
+fn same_as_one_by_one(points: &[Point], max_series: usize) -> usize {
+    let mut whole = new_db(max_series);
+    let out = whole.write("db", &batch_of(points)).expect("write");
+    let mut single = new_db(max_series);
+    let mut rejected = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        let o = single
+            .write("db", &batch_of(core::slice::from_ref(p)))
+            .expect("write");
+        rejected.extend(o.rejected.into_iter().map(|(_, e)| (i, e)));
+    }
+    assert_eq!(out.rejected, rejected, "rejections of {points:?}");
+    assert_eq!(
+        everything(&mut whole),
+        everything(&mut single),
+        "stored points of {points:?}"
+    );
+    rejected.len()
+}
+
+#[test]
+fn runs_with_every_kind_of_difference() {
+    let f = Value::Float;
+    let i = Value::Integer;
+    let h1 = vec![("host", "a"), ("dc", "x")];
+    let cases: Vec<Vec<Point>> = vec![
+        // A plain run, then the same head with a new field, a missing field,
+        // reordered fields.
+        vec![
+            ("m", h1.clone(), vec![("v", f(1.0))], 1),
+            ("m", h1.clone(), vec![("v", f(2.0))], 2),
+            ("m", h1.clone(), vec![("v", f(3.0)), ("w", f(0.5))], 3),
+            ("m", h1.clone(), vec![("w", f(0.25)), ("v", f(4.0))], 4),
+            ("m", h1.clone(), vec![("w", f(0.75))], 5),
+        ],
+        // A type conflict, NaN and infinity inside a run; the run goes on.
+        vec![
+            ("m", h1.clone(), vec![("v", f(1.0))], 1),
+            ("m", h1.clone(), vec![("v", i(7))], 2),
+            ("m", h1.clone(), vec![("v", f(f64::NAN))], 3),
+            ("m", h1.clone(), vec![("v", f(f64::INFINITY))], 4),
+            ("m", h1.clone(), vec![("v", f(5.0))], 5),
+        ],
+        // NaN and infinity right after an accepted point of the run.
+        vec![
+            ("m", h1.clone(), vec![("v", f(1.0))], 1),
+            ("m", h1.clone(), vec![("v", f(f64::NAN))], 2),
+            ("m", h1.clone(), vec![("v", f(2.0))], 3),
+            ("m", h1.clone(), vec![("v", f(f64::NEG_INFINITY))], 4),
+        ],
+        // A repeated field key (last wins), then the same keys again.
+        vec![
+            ("m", h1.clone(), vec![("v", f(1.0)), ("v", f(2.0))], 1),
+            ("m", h1.clone(), vec![("v", f(3.0)), ("v", f(4.0))], 2),
+            ("m", h1.clone(), vec![("v", f(5.0))], 3),
+        ],
+        // The first point is rejected (reserved key; empty tag value): the
+        // next, with the same head, is checked in full.
+        vec![
+            ("m", h1.clone(), vec![("time", f(1.0))], 1),
+            ("m", h1.clone(), vec![("v", f(1.0))], 2),
+            ("m", vec![("host", "")], vec![("v", f(1.0))], 3),
+            ("m", vec![("host", "")], vec![("v", f(2.0))], 4),
+        ],
+        // Tags in another order, a tag more, another measurement.
+        vec![
+            ("m", h1.clone(), vec![("v", f(1.0))], 1),
+            (
+                "m",
+                vec![("dc", "x"), ("host", "a")],
+                vec![("v", f(2.0))],
+                2,
+            ),
+            (
+                "m",
+                vec![("dc", "x"), ("host", "a"), ("rack", "1")],
+                vec![("v", f(3.0))],
+                3,
+            ),
+            ("n", h1.clone(), vec![("v", f(4.0))], 4),
+            ("n", h1.clone(), vec![("v", f(5.0))], 5),
+        ],
+        // Duplicate timestamps in a run: the last write wins.
+        vec![
+            ("m", h1.clone(), vec![("v", f(1.0))], 1),
+            ("m", h1.clone(), vec![("v", f(2.0))], 1),
+            ("m", h1.clone(), vec![("v", f(3.0))], 1),
+        ],
+    ];
+    let mut rejected = 0;
+    for c in &cases {
+        rejected += same_as_one_by_one(c, 1_000_000);
+    }
+    // Two series at most: the run's new field is refused at the limit.
+    let limited: Vec<Point> = vec![
+        ("m", h1.clone(), vec![("v", f(1.0))], 1),
+        ("m", h1.clone(), vec![("v", f(2.0)), ("w", f(1.0))], 2),
+        (
+            "m",
+            h1.clone(),
+            vec![("v", f(3.0)), ("w", f(1.0)), ("x", f(1.0))],
+            3,
+        ),
+        ("m", h1.clone(), vec![("v", f(4.0))], 4),
+    ];
+    rejected += same_as_one_by_one(&limited, 2);
+    println!(
+        "{} cases, {rejected} points rejected, all as one point per batch",
+        cases.len() + 1
+    );
+    assert!(rejected >= 8, "the cases reject points: {rejected}");
+}
+
+#[test]
+fn random_runs_match_one_by_one() {
+    const MEAS: [&str; 2] = ["m", "n"];
+    const HOSTS: [&str; 2] = ["a", "b"];
+    const KEYS: [&str; 3] = ["v", "w", "time"];
+    let mut total = (0usize, 0usize);
+    for seed in 0..300u64 {
+        let mut r = Rng(seed * 31 + 7);
+        let mut points: Vec<Point> = Vec::new();
+        for ts in 0..40 {
+            let repeat = points.last().cloned().filter(|_| r.chance(70));
+            let (m, tags) = match &repeat {
+                Some((m, tags, _, _)) => (*m, tags.clone()),
+                None => {
+                    let mut tags = vec![("host", HOSTS[r.below(2) as usize])];
+                    if r.chance(30) {
+                        tags.push(("dc", if r.chance(50) { "" } else { "x" }));
+                    }
+                    (MEAS[r.below(2) as usize], tags)
+                }
+            };
+            let keys: Vec<&str> = match &repeat {
+                Some((_, _, fields, _)) if r.chance(70) => fields.iter().map(|f| f.0).collect(),
+                _ => {
+                    let n = 1 + r.below(2);
+                    let mut keys = Vec::new();
+                    for _ in 0..n {
+                        let kinds = if r.chance(5) { 3 } else { 2 };
+                        keys.push(KEYS[r.below(kinds) as usize]);
+                    }
+                    keys
+                }
+            };
+            let fields = keys
+                .into_iter()
+                .map(|k| {
+                    let v = match r.below(20) {
+                        0 => Value::Integer(r.below(9) as i64),
+                        1 => Value::Float(f64::NAN),
+                        _ => Value::Float(r.below(100) as f64 / 4.0),
+                    };
+                    (k, v)
+                })
+                .collect();
+            points.push((m, tags, fields, ts / 2));
+        }
+        let max_series = if r.chance(20) { 3 } else { 1_000_000 };
+        total.0 += points.len();
+        total.1 += same_as_one_by_one(&points, max_series);
+    }
+    println!(
+        "300 batches, {} points, {} rejected, all as one point per batch",
+        total.0, total.1
+    );
+}
