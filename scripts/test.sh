@@ -30,6 +30,9 @@ step "tests"
 # tried (cut points, flips, cases passed) so the log shows the work.
 cargo test --workspace -- --nocapture
 
+step "core tests again with small-code (the firmware's build: sorted-vector maps, compact sort)"
+cargo test -p pulsardb-core --features small-code
+
 step "ARM: gateway builds, armv7 tests under qemu-arm, firmware under qemu-system-arm"
 ./scripts/cross.sh
 

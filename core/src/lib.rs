@@ -46,6 +46,7 @@ pub mod error;
 pub mod layout;
 pub mod lineproto;
 pub mod manifest;
+pub mod map;
 pub mod memtable;
 pub mod query;
 pub mod sort;

@@ -21,13 +21,11 @@ mod expr;
 mod interner;
 pub mod segment;
 
+use crate::map::{Index, Map};
 use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-
-use hashbrown::HashMap;
 
 pub use expr::TagExpr;
 pub use interner::{Interner, StrId};
@@ -76,7 +74,7 @@ impl Default for Limits {
 pub struct DbInfo {
     /// Its name.
     pub name: StrId,
-    measurements: BTreeMap<StrId, MeasInfo>,
+    measurements: Map<StrId, MeasInfo>,
     /// Dropped.
     pub removed: bool,
 }
@@ -84,9 +82,9 @@ pub struct DbInfo {
 #[derive(Debug, Default)]
 struct MeasInfo {
     tagsets: Vec<u32>,
-    fields: BTreeMap<StrId, FieldType>,
+    fields: Map<StrId, FieldType>,
     /// tag key → tag value → tagsets.
-    tag_index: BTreeMap<StrId, BTreeMap<StrId, Vec<u32>>>,
+    tag_index: Map<StrId, Map<StrId, Vec<u32>>>,
 }
 
 /// Series sharing (database, measurement, tags).
@@ -127,9 +125,9 @@ pub struct Catalog {
     strings: Interner,
     dbs: Vec<DbInfo>,
     tagsets: Vec<Tagset>,
-    tagset_index: HashMap<Box<[u8]>, u32>,
+    tagset_index: Index<Box<[u8]>, u32>,
     series: Vec<SeriesMeta>,
-    by_id: HashMap<SeriesId, SeriesIdx>,
+    by_id: Index<SeriesId, SeriesIdx>,
     next_id: SeriesId,
     unpersisted_series: Vec<SeriesIdx>,
     unpersisted_dbs: Vec<u32>,
@@ -152,9 +150,9 @@ impl Catalog {
             strings: Interner::default(),
             dbs: Vec::new(),
             tagsets: Vec::new(),
-            tagset_index: HashMap::new(),
+            tagset_index: Index::new(),
             series: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: Index::new(),
             next_id: 1,
             unpersisted_series: Vec::new(),
             unpersisted_dbs: Vec::new(),
@@ -257,7 +255,7 @@ impl Catalog {
             }
         }
         // Field types: what the remaining series have.
-        let mut fields = BTreeMap::new();
+        let mut fields = Map::new();
         for &ti in &mi.tagsets {
             if let Some(ts) = self.tagsets.get(ti as usize) {
                 for &(f, s) in &ts.fields {
@@ -341,7 +339,7 @@ impl Catalog {
         let name = self.strings.intern(name);
         self.dbs.push(DbInfo {
             name,
-            measurements: BTreeMap::new(),
+            measurements: Map::new(),
             removed: false,
         });
         let i = self.dbs.len() as u32 - 1;
@@ -733,7 +731,7 @@ impl Catalog {
         let id = self.strings.intern(name);
         self.dbs.push(DbInfo {
             name: id,
-            measurements: BTreeMap::new(),
+            measurements: Map::new(),
             removed: false,
         });
         self.unpersisted_dbs.push(self.dbs.len() as u32 - 1);

@@ -8,7 +8,7 @@
 
 use alloc::vec::Vec;
 
-use hashbrown::HashMap;
+use crate::map::Index;
 
 use super::{Catalog, SeriesIdx, StrId};
 use crate::crc::crc32c;
@@ -25,7 +25,7 @@ pub fn encode(cat: &Catalog, series: &[SeriesIdx], dbs: &[u32]) -> Vec<u8> {
     // Databases: the ones created plus every one a series belongs to.
     let mut db_list: Vec<u32> = dbs.to_vec();
     let mut groups: Vec<(u32, Vec<SeriesIdx>)> = Vec::new();
-    let mut group_of: HashMap<u32, usize> = HashMap::new();
+    let mut group_of: Index<u32, usize> = Index::new();
     for &s in series {
         let Some(m) = cat.series(s).filter(|m| !m.dead) else {
             continue;
@@ -54,7 +54,7 @@ pub fn encode(cat: &Catalog, series: &[SeriesIdx], dbs: &[u32]) -> Vec<u8> {
         out.extend_from_slice(name.as_bytes());
     }
     // String table.
-    let mut local: HashMap<StrId, u64> = HashMap::new();
+    let mut local: Index<StrId, u64> = Index::new();
     let mut strings: Vec<StrId> = Vec::new();
     let mut note = |id: StrId| {
         local.entry(id).or_insert_with(|| {

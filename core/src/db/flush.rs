@@ -8,7 +8,6 @@
 //! job runs at a time, oldest frozen memtable first, so checkpoints only move
 //! forward. [`Db::flush`] runs the three steps in place.
 
-use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -168,13 +167,26 @@ impl<D: BlockDevice> Db<D> {
             return Ok(None);
         };
         let window_ns = self.cfg.window_ns.max(1);
-        let mut windows = BTreeSet::new();
+        // The windows the points fall in, sorted, each once. Series mostly
+        // share windows: kept small by skipping repeats and compacting.
+        let mut windows: Vec<i64> = Vec::new();
+        let mut limit = 4096;
+        let compact = |w: &mut Vec<i64>| {
+            crate::sort::sort(w);
+            w.dedup();
+        };
         for s in frozen.series() {
             let ts = s.timestamps();
             let mut i = 0;
             while let Some(&t) = ts.get(i) {
                 let w = window_of(t, window_ns);
-                windows.insert(w);
+                if windows.last() != Some(&w) {
+                    windows.push(w);
+                    if windows.len() >= limit {
+                        compact(&mut windows);
+                        limit = limit.max(2 * windows.len());
+                    }
+                }
                 let end = w.saturating_add(window_ns);
                 let step = ts
                     .get(i..)
@@ -183,12 +195,13 @@ impl<D: BlockDevice> Db<D> {
                 i += step.max(1);
             }
         }
+        compact(&mut windows);
         let first_id = self.next_table_id;
         self.next_table_id += windows.len() as u64;
         self.flush_running = true;
         Ok(Some(FlushJob {
             frozen,
-            windows: windows.into_iter().collect(),
+            windows,
             window_ns,
             first_id,
             block_size: self.store.geometry().block_size,

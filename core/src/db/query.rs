@@ -4,7 +4,7 @@
 //! memtables and tables); [`Prepared::execute`] reads tables and computes the
 //! answer without the `Db`.
 
-use alloc::collections::BTreeMap;
+use crate::map::Map;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -39,7 +39,7 @@ struct Selected {
 /// Group-by tag values and field of an aggregated result series.
 type GroupKey = (Vec<(String, String)>, String);
 /// Measurement, field type and windows of a group.
-type GroupWindows = (String, FieldType, BTreeMap<i64, Acc>);
+type GroupWindows = (String, FieldType, Map<i64, Acc>);
 
 /// A query ready to run without the database.
 #[derive(Debug)]
@@ -255,7 +255,7 @@ impl Prepared {
         let n_frozen = self.frozen.len() as u64;
         let active_rank = u64::MAX;
         // Groups for aggregates: (group tags, field) → windows.
-        let mut groups: BTreeMap<GroupKey, GroupWindows> = BTreeMap::new();
+        let mut groups: Map<GroupKey, GroupWindows> = Map::new();
         let no_dels: Vec<(i64, i64)> = Vec::new();
         for lo in (0..n).step_by(batch) {
             let hi = (lo + batch).min(n);
@@ -375,7 +375,7 @@ impl Prepared {
                         }
                     }
                     Some(a) => {
-                        let mut windows = BTreeMap::new();
+                        let mut windows = Map::new();
                         let mut sink = Sink::Windows {
                             window_ns: a.window_ns,
                             offset_ns: a.offset_ns,
@@ -402,7 +402,7 @@ impl Prepared {
                         }
                         let g = groups
                             .entry((s.group.clone(), s.field.clone()))
-                            .or_insert_with(|| (s.measurement.clone(), s.ty, BTreeMap::new()));
+                            .or_insert_with(|| (s.measurement.clone(), s.ty, Map::new()));
                         if g.2.is_empty() {
                             // The group's first series: its windows as they are.
                             g.2 = windows;

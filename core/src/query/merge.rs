@@ -7,7 +7,7 @@
 //! clusters of one piece; only overlapping (late or rewritten) data widens a
 //! cluster.
 
-use alloc::collections::BTreeMap;
+use crate::map::Map;
 use alloc::vec::Vec;
 
 use super::{Acc, window_start};
@@ -93,7 +93,7 @@ pub enum Sink<'o> {
         /// Window offset.
         offset_ns: i64,
         /// Output, keyed by window start.
-        out: &'o mut BTreeMap<i64, Acc>,
+        out: &'o mut Map<i64, Acc>,
         /// Most windows before the query is refused.
         max_windows: usize,
     },
@@ -124,7 +124,7 @@ fn window_of(ts: i64, w: Option<i64>, off: i64, start: i64) -> i64 {
     }
 }
 
-fn add_window(out: &mut BTreeMap<i64, Acc>, key: i64, a: &Acc, max: usize) -> bool {
+fn add_window(out: &mut Map<i64, Acc>, key: i64, a: &Acc, max: usize) -> bool {
     match out.get_mut(&key) {
         Some(x) => x.merge(a),
         None => {
