@@ -33,35 +33,54 @@ pub fn sort<T: Ord>(v: &mut [T]) {
 }
 
 /// In-place heapsort: no allocation, no recursion, small code.
+///
+/// The sort itself is compiled once ([`heap`]): it reaches the slice only
+/// through one callback that compares or swaps two positions, so each
+/// element type and comparison adds a few bytes, not a sort.
 #[cfg(any(feature = "small-code", test))]
 fn heapsort<T, F: FnMut(&T, &T) -> Ordering>(v: &mut [T], mut cmp: F) {
-    // Moves the element at `root` down the max-heap `v[..end]`.
-    let mut sift = |v: &mut [T], mut root: usize, end: usize| {
+    let n = v.len();
+    let mut op = |swap: bool, i: usize, j: usize| -> bool {
+        if swap {
+            v.swap(i, j);
+            return false;
+        }
+        match (v.get(i), v.get(j)) {
+            (Some(a), Some(b)) => cmp(a, b) == Ordering::Less,
+            _ => false,
+        }
+    };
+    heap(n, &mut op);
+}
+
+/// Heapsort of positions `0..n`: `op(false, i, j)` is whether element `i`
+/// sorts before `j`, `op(true, i, j)` swaps them.
+#[cfg(any(feature = "small-code", test))]
+#[inline(never)]
+fn heap(n: usize, op: &mut dyn FnMut(bool, usize, usize) -> bool) {
+    // Moves the element at `root` down the max-heap of positions `..end`.
+    let sift = |op: &mut dyn FnMut(bool, usize, usize) -> bool, mut root: usize, end: usize| {
         loop {
             let mut child = 2 * root + 1;
             if child >= end {
                 return;
             }
-            if child + 1 < end
-                && let (Some(a), Some(b)) = (v.get(child), v.get(child + 1))
-                && cmp(a, b) == Ordering::Less
-            {
+            if child + 1 < end && op(false, child, child + 1) {
                 child += 1;
             }
-            match (v.get(root), v.get(child)) {
-                (Some(r), Some(c)) if cmp(r, c) == Ordering::Less => v.swap(root, child),
-                _ => return,
+            if !op(false, root, child) {
+                return;
             }
+            op(true, root, child);
             root = child;
         }
     };
-    let n = v.len();
     for i in (0..n / 2).rev() {
-        sift(v, i, n);
+        sift(op, i, n);
     }
     for end in (1..n).rev() {
-        v.swap(0, end);
-        sift(v, 0, end);
+        op(true, 0, end);
+        sift(op, 0, end);
     }
 }
 
