@@ -539,7 +539,8 @@ impl<D: BlockDevice> Db<D> {
         };
         let ts = p.timestamp();
         let mut n = 0;
-        for &(f, v, sidx) in fields.iter() {
+        for entry in fields.iter_mut() {
+            let (f, v, sidx) = *entry;
             let Some(v) = v else { continue };
             let ty = v.field_type();
             let idx: SeriesIdx = match sidx {
@@ -555,6 +556,8 @@ impl<D: BlockDevice> Db<D> {
                     s
                 }
             };
+            // The next point of the run finds its series here.
+            entry.2 = Some(idx);
             let id: SeriesId = self.catalog.series(idx).map_or(0, |m| m.id);
             let bits = v.to_bits();
             self.record.point(id, ts, ty, bits);
