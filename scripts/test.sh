@@ -31,7 +31,7 @@ step "tests"
 cargo test --workspace -- --nocapture
 
 step "core tests again with small-code (the firmware's build: sorted-vector maps, compact sort)"
-cargo test -p pulsardb-core --features small-code
+cargo test -p pulsardb-core --features small-code -- --nocapture
 
 step "ARM: gateway builds, armv7 tests under qemu-arm, firmware under qemu-system-arm"
 ./scripts/cross.sh
