@@ -21,7 +21,7 @@ type Point = (
 fn new_db(max_series: usize) -> Db<RamDevice> {
     let geo = Geometry {
         block_size: 4096,
-        block_count: 256,
+        block_count: 4096,
         write_size: 1,
     };
     let cfg = DbConfig {
@@ -234,4 +234,40 @@ fn random_runs_match_one_by_one() {
         "300 batches, {} points, {} rejected, all as one point per batch",
         total.0, total.1
     );
+}
+
+/// The server sizes its free-space check with `logged_bytes_bound`: it must
+/// hold when every point creates series and the batch stores shared names
+/// once (here a long measurement on every point, each with new tags and
+/// three fields).
+#[test]
+fn logged_bytes_stay_within_the_bound() {
+    let long = "m".repeat(200);
+    let mut b = WriteBatch::new();
+    let names: Vec<String> = (0..2000).map(|i| format!("h{i}")).collect();
+    for (i, h) in names.iter().enumerate() {
+        b.push(
+            long.as_bytes(),
+            &[(b"dc", b"west"), (b"host", h.as_bytes())],
+            &[
+                (b"v", Value::Float(i as f64)),
+                (b"w", Value::Integer(i as i64)),
+                (b"x", Value::Boolean(i % 2 == 0)),
+            ],
+            i as i64,
+        );
+    }
+    let mut db = new_db(1_000_000);
+    let db_name = "db";
+    let bound = b.logged_bytes_bound(db_name);
+    let out = db.write(db_name, &b).expect("write");
+    assert!(out.rejected.is_empty());
+    let logged = db.stats().counters.logged_bytes;
+    println!(
+        "2000 points, 6000 new series: {logged} bytes logged, bound {bound}, batch arena {}",
+        b.arena_bytes()
+    );
+    assert!(logged <= bound as u64, "logged {logged} > bound {bound}");
+    // The names are held once per distinct value, yet defined per series.
+    assert!((b.arena_bytes() as u64) < logged / 4);
 }

@@ -382,7 +382,7 @@ impl Engine {
             return Err(self.full_error());
         }
         self.wait_for_memory()?;
-        self.ensure_room(batch.logged_bytes_bound() as u64)?;
+        self.ensure_room(batch.logged_bytes_bound(db_name) as u64)?;
         let (out, over) = {
             let mut db = lock(&self.db);
             let mut r = db.write(db_name, batch);

@@ -43,6 +43,11 @@ struct Open {
     fields: u32,
     arena: u32,
     same: bool,
+    /// Bound of the bytes its measurement and tags take in a series
+    /// definition.
+    head: usize,
+    /// `WriteBatch::defs` before it.
+    defs: usize,
 }
 
 /// Points to write, all to one database.
@@ -53,6 +58,10 @@ pub struct WriteBatch {
     tags: Vec<(Span, Span)>,
     fields: Vec<(Span, FieldVal)>,
     open: Option<Open>,
+    /// Bound of the bytes the series definitions of every field take in the
+    /// WAL (database name aside), had each field a new series: names shared
+    /// with the point before are stored once here but defined in full.
+    defs: usize,
 }
 
 /// One point of a batch, borrowed.
@@ -153,6 +162,7 @@ impl WriteBatch {
         self.tags.clear();
         self.fields.clear();
         self.open = None;
+        self.defs = 0;
     }
 
     /// Points in the batch.
@@ -165,11 +175,13 @@ impl WriteBatch {
         self.points.is_empty()
     }
 
-    /// An upper bound of the bytes its WAL records take: each value at
-    /// most 30 bytes (series, time, value), plus every name it holds (new
-    /// series are defined in the record), plus record framing.
-    pub fn logged_bytes_bound(&self) -> usize {
-        self.fields.len() * 30 + self.arena.len() + self.points.len() * 8 + 4096
+    /// An upper bound of the bytes its WAL records take when written to
+    /// database `db`: each value at most 30 bytes (series, time, value),
+    /// plus a full series definition per value (database, measurement, tags,
+    /// field: as if each created a series), plus record framing.
+    pub fn logged_bytes_bound(&self, db: &str) -> usize {
+        let values = self.fields.len();
+        values * (30 + db.len()) + self.defs + self.points.len() * 8 + 4096
     }
 
     /// Field values in the batch.
@@ -233,6 +245,9 @@ impl WriteBatch {
             fields: self.fields.len() as u32,
             arena,
             same,
+            // Series id, measurement length, tag count: varints of ≤ 10 bytes.
+            head: measurement.len() + 30,
+            defs: self.defs,
         });
     }
 
@@ -252,22 +267,31 @@ impl WriteBatch {
             }
             _ => None,
         };
+        if let Some(o) = self.open.as_mut() {
+            o.head += key.len() + value.len() + 20;
+            if reuse.is_none() {
+                o.same = false;
+            }
+        }
         let pair = match reuse {
             Some(pair) => pair,
-            None => {
-                if let Some(o) = self.open.as_mut() {
-                    o.same = false;
-                }
-                (self.put(key), self.put(value))
-            }
+            None => (self.put(key), self.put(value)),
         };
         self.tags.push(pair);
     }
 
     /// Adds a field to the point begun.
     pub fn field(&mut self, key: &[u8], value: Value) {
+        self.count_def(key);
         let k = self.field_key(key);
         self.fields.push((k, FieldVal::Value(value)));
+    }
+
+    /// Adds the bound of the definition of field `key`'s series: the head,
+    /// the key, the database name's and the key's lengths, the type.
+    fn count_def(&mut self, key: &[u8]) {
+        let head = self.open.map_or(30, |o| o.head);
+        self.defs += head + key.len() + 21;
     }
 
     /// The span of a field key: the previous point's, at the same position,
@@ -289,6 +313,7 @@ impl WriteBatch {
 
     /// Adds a string field (kept so the engine can name it in its refusal).
     pub fn string_field(&mut self, key: &[u8]) {
+        self.count_def(key);
         let k = self.put(key);
         self.fields.push((k, FieldVal::Str));
     }
@@ -318,6 +343,7 @@ impl WriteBatch {
             self.tags.truncate(o.tags as usize);
             self.fields.truncate(o.fields as usize);
             self.arena.truncate(o.arena as usize);
+            self.defs = o.defs;
         }
     }
 
