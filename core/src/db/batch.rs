@@ -1,8 +1,11 @@
 //! `WriteBatch`: points to write, built without an allocation per point.
 //!
-//! Names and values are copied into one byte arena; points, tags and fields
-//! are spans into it. A batch is reused across requests (`clear` keeps the
-//! capacity).
+//! Names are copied into one byte arena; points, tags and fields are spans
+//! into it. A name equal to the previous point's at the same place (its
+//! measurement, a tag, a field key) is not copied again: the point takes the
+//! previous point's span, and a point whose measurement and tags all repeat
+//! is marked (`same_head`) for the write path. A batch is reused across
+//! requests (`clear` keeps the capacity).
 
 use alloc::vec::Vec;
 
