@@ -260,14 +260,32 @@ fn logged_bytes_stay_within_the_bound() {
     let mut db = new_db(1_000_000);
     let db_name = "db";
     let bound = b.logged_bytes_bound(db_name);
+    // The store's bound counts the series it lacks: all of them here.
+    let store_bound = db.logged_bytes_bound(db_name, &b);
     let out = db.write(db_name, &b).expect("write");
     assert!(out.rejected.is_empty());
     let logged = db.stats().counters.logged_bytes;
+    // Written again: no series is new, nothing is defined.
+    let again_bound = db.logged_bytes_bound(db_name, &b);
+    db.write(db_name, &b).expect("write again");
+    let again = db.stats().counters.logged_bytes - logged;
     println!(
-        "2000 points, 6000 new series: {logged} bytes logged, bound {bound}, batch arena {}",
+        "2000 points, 6000 new series: {logged} bytes logged, batch bound {bound}, store bound {store_bound}; written again: {again} bytes, store bound {again_bound}; batch arena {}",
         b.arena_bytes()
     );
-    assert!(logged <= bound as u64, "logged {logged} > bound {bound}");
+    assert!(
+        logged <= store_bound as u64,
+        "logged {logged} > store bound {store_bound}"
+    );
+    assert!(store_bound <= bound, "the store's bound is the tighter");
+    assert!(
+        again <= again_bound as u64,
+        "logged {again} > store bound {again_bound}"
+    );
+    assert!(
+        again_bound < store_bound / 3,
+        "existing series are not counted again"
+    );
     // The names are held once per distinct value, yet defined per series.
     assert!((b.arena_bytes() as u64) < logged / 4);
 }

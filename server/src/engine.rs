@@ -21,9 +21,9 @@
 //! - **Flushes** freeze the memtable under the lock, write tables without it
 //!   (taking blocks one at a time under the lock), and commit under it.
 //!   Compactions run the same three steps.
-//! - **Housekeeping** ([`Engine::housekeeping`], from the maintenance
-//!   thread): retention and the capacity policy under the lock (manifest
-//!   commits only), then compactions.
+//! - **Housekeeping**: [`Engine::enforce`] (from the maintenance thread)
+//!   applies retention and the capacity policy under the lock (manifest
+//!   commits only); [`Engine::compact`] (the compaction thread) compacts.
 //! - **Backpressure.** When the memtables (the one filling and the one being
 //!   flushed) reach half of `max_memory_mb`, writes wait for a flush to
 //!   finish, up to `write_wait_ms`, then get 503 with `Retry-After`; memory
@@ -382,7 +382,13 @@ impl Engine {
             return Err(self.full_error());
         }
         self.wait_for_memory()?;
-        self.ensure_room(batch.logged_bytes_bound(db_name) as u64)?;
+        // The batch's own bound assumes every value defines a new series;
+        // when that does not fit, the store's bound counts only the series
+        // it does not hold yet (a lookup per run of points).
+        let cheap = batch.logged_bytes_bound(db_name) as u64;
+        self.ensure_room_or(cheap, || {
+            lock(&self.db).logged_bytes_bound(db_name, batch) as u64
+        })?;
         let (out, over) = {
             let mut db = lock(&self.db);
             let mut r = db.write(db_name, batch);
@@ -432,7 +438,13 @@ impl Engine {
     /// way (a failed WAL write would stop the store until restart). The
     /// device cannot grow past `max_disk_mb` anyway.
     fn ensure_room(&self, bytes: u64) -> Result<(), EngineError> {
-        let end = {
+        self.ensure_room_or(bytes, || bytes)
+    }
+
+    /// [`Engine::ensure_room`] for `bytes`, or if that does not fit, for
+    /// the tighter bound `tighter()` (computed only then).
+    fn ensure_room_or(&self, bytes: u64, tighter: impl FnOnce() -> u64) -> Result<(), EngineError> {
+        let end = |bytes: u64| {
             let db = lock(&self.db);
             let bs = u64::from(db.store().geometry().block_size);
             let top = db
@@ -442,7 +454,18 @@ impl Engine {
             // Slack for manifest commits and block rounding.
             top * bs + bytes + 4 * bs + (1 << 20)
         };
-        match self.dev.ensure(end) {
+        let r = match self.dev.ensure(end(bytes)) {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                let t = tighter();
+                if t < bytes {
+                    self.dev.ensure(end(t))
+                } else {
+                    self.dev.ensure(end(bytes))
+                }
+            }
+        };
+        match r {
             Ok(()) => {
                 if self.disk_full.swap(false, Ordering::AcqRel) {
                     crate::info!("the filesystem has room again: writes accepted");

@@ -274,6 +274,57 @@ impl<D: BlockDevice> Db<D> {
         Ok(out)
     }
 
+    /// An upper bound of the bytes `write(db, batch)` would log with the
+    /// catalog as it is now: [`WriteBatch::logged_bytes_bound`], except that
+    /// only values whose series does not exist yet count a definition.
+    /// Costs a series lookup per point that does not repeat the previous
+    /// point's measurement and tags; for checking free space when the cheap
+    /// bound does not fit.
+    pub fn logged_bytes_bound(&mut self, db: &str, batch: &WriteBatch) -> usize {
+        let Some(dbi) = self.catalog.db(db) else {
+            return batch.logged_bytes_bound(db);
+        };
+        let text = batch.text();
+        let mut tags: Vec<(&str, &str)> = Vec::new();
+        let mut prev: Option<Option<u32>> = None;
+        let mut defs = 0usize;
+        for p in batch.points() {
+            let tagset = match prev {
+                Some(t) if p.same_head() => t,
+                _ => {
+                    tags.clear();
+                    let mut ok = true;
+                    for (k, v) in p.tags_str(text) {
+                        match (k, v) {
+                            (Some(k), Some(v)) => tags.push((k, v)),
+                            _ => ok = false,
+                        }
+                    }
+                    crate::sort::sort_by(&mut tags, |a, b| a.0.cmp(b.0));
+                    match p.measurement_str(text) {
+                        Some(m) if ok => self.catalog.find_tagset(dbi, m, &tags),
+                        _ => None,
+                    }
+                }
+            };
+            prev = Some(tagset);
+            // A definition: series id, database, measurement, tag count,
+            // tags, field (each name behind a varint length), type.
+            let head = 10 + 10 + db.len() + 10 + p.measurement().len() + 10;
+            let head = head + p.tags().map(|(k, v)| 20 + k.len() + v.len()).sum::<usize>();
+            for (i, (k, _)) in p.fields_str(text).enumerate() {
+                let known = match (tagset, k) {
+                    (Some(t), Some(k)) => self.catalog.find_field_hint(t, k, i).is_some(),
+                    _ => false,
+                };
+                if !known {
+                    defs += head + 11 + k.map_or(0, str::len);
+                }
+            }
+        }
+        batch.field_count() * 30 + defs + batch.len() * 8 + 4096
+    }
+
     /// Appends the record being built and applies its points.
     fn append_record(&mut self) -> Result<Lsn, Error<D::Error>> {
         let mut payload = core::mem::take(&mut self.payload);

@@ -27,7 +27,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-/// Where [`crate::db::query::Prepared::execute_cached`] looks for decoded
+/// Where [`crate::db::Prepared::execute_cached`] looks for decoded
 /// chunks before decoding them, and keeps what it decoded.
 pub trait DecodedCache {
     /// Appends chunk `offset` of table reader `table` (its number) to `ts`

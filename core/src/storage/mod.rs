@@ -181,7 +181,7 @@ pub(crate) fn check_access(
     Ok(())
 }
 
-/// Why an access was refused by [`check_access`].
+/// Why a device refused an access: out of range or misaligned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum AccessError {
