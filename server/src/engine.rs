@@ -455,15 +455,11 @@ impl Engine {
             top * bs + bytes + 4 * bs + (1 << 20)
         };
         let r = match self.dev.ensure(end(bytes)) {
-            Ok(()) => Ok(()),
-            Err(_) => {
-                let t = tighter();
-                if t < bytes {
-                    self.dev.ensure(end(t))
-                } else {
-                    self.dev.ensure(end(bytes))
-                }
-            }
+            Err(e) => match tighter() {
+                t if t < bytes => self.dev.ensure(end(t)),
+                _ => Err(e),
+            },
+            ok => ok,
         };
         match r {
             Ok(()) => {

@@ -125,7 +125,8 @@ pub struct Gauges {
     pub healthy: bool,
     /// Chunks queries found decoded in the cache.
     pub chunk_cache_hits: u64,
-    /// Chunks queries decoded (then kept in the cache).
+    /// Chunks queries did not find in the cache (decoded; the first 16 of
+    /// a query kept there).
     pub chunk_cache_misses: u64,
     /// Bytes of decoded chunks in the cache.
     pub chunk_cache_bytes: u64,
@@ -455,7 +456,7 @@ impl Metrics {
         counter(
             &mut out,
             "pulsardb_query_chunk_cache_misses_total",
-            "Table chunks queries decoded (and kept in the chunk cache).",
+            "Table chunks queries did not find in the chunk cache and decoded (each query keeps up to 16 of them there).",
             &[("", g.chunk_cache_misses)],
         );
         gauge(

@@ -9,6 +9,7 @@
 
 use alloc::vec::Vec;
 
+use super::record::def_bound;
 use crate::value::Value;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -248,8 +249,8 @@ impl WriteBatch {
             fields: self.fields.len() as u32,
             arena,
             same,
-            // Series id, measurement length, tag count: varints of ≤ 10 bytes.
-            head: measurement.len() + 30,
+            // The database name is added per value by `logged_bytes_bound`.
+            head: def_bound::head(0, measurement.len()),
             defs: self.defs,
         });
     }
@@ -271,7 +272,7 @@ impl WriteBatch {
             _ => None,
         };
         if let Some(o) = self.open.as_mut() {
-            o.head += key.len() + value.len() + 20;
+            o.head += def_bound::tag(key.len(), value.len());
             if reuse.is_none() {
                 o.same = false;
             }
@@ -290,11 +291,11 @@ impl WriteBatch {
         self.fields.push((k, FieldVal::Value(value)));
     }
 
-    /// Adds the bound of the definition of field `key`'s series: the head,
-    /// the key, the database name's and the key's lengths, the type.
+    /// Adds the bound of the definition of field `key`'s series (the
+    /// database name aside).
     fn count_def(&mut self, key: &[u8]) {
-        let head = self.open.map_or(30, |o| o.head);
-        self.defs += head + key.len() + 21;
+        let head = self.open.map_or(def_bound::head(0, 0), |o| o.head);
+        self.defs += head + def_bound::field(key.len());
     }
 
     /// The span of a field key: the previous point's, at the same position,

@@ -36,6 +36,25 @@ pub const KIND_DELETE: u8 = 3;
 /// A database dropped (its series were dropped by a delete record before).
 pub const KIND_DROP_DB: u8 = 4;
 
+/// Upper bounds of the bytes [`WriteRecord::def`] appends, in parts that
+/// add up to a definition: its fixed part with the database name and the
+/// measurement, each tag, the field. The series id, every length and the
+/// tag count are varints of at most 10 bytes.
+pub(crate) mod def_bound {
+    /// Series id, database and measurement with their lengths, tag count.
+    pub(crate) fn head(db: usize, measurement: usize) -> usize {
+        10 + 10 + db + 10 + measurement + 10
+    }
+    /// A tag's key and value with their lengths.
+    pub(crate) fn tag(key: usize, value: usize) -> usize {
+        10 + key + 10 + value
+    }
+    /// The field with its length, and the type byte.
+    pub(crate) fn field(field: usize) -> usize {
+        10 + field + 1
+    }
+}
+
 /// Builds one write record.
 #[derive(Debug, Default)]
 pub struct WriteRecord {

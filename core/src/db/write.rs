@@ -20,6 +20,7 @@ use core::fmt;
 
 use super::Db;
 use super::batch::{PointView, WriteBatch};
+use super::record::def_bound;
 use crate::catalog::SeriesIdx;
 use crate::error::Error;
 use crate::storage::BlockDevice;
@@ -308,17 +309,17 @@ impl<D: BlockDevice> Db<D> {
                 }
             };
             prev = Some(tagset);
-            // A definition: series id, database, measurement, tag count,
-            // tags, field (each name behind a varint length), type.
-            let head = 10 + 10 + db.len() + 10 + p.measurement().len() + 10;
-            let head = head + p.tags().map(|(k, v)| 20 + k.len() + v.len()).sum::<usize>();
+            let head = def_bound::head(db.len(), p.measurement().len())
+                + p.tags()
+                    .map(|(k, v)| def_bound::tag(k.len(), v.len()))
+                    .sum::<usize>();
             for (i, (k, _)) in p.fields_str(text).enumerate() {
                 let known = match (tagset, k) {
                     (Some(t), Some(k)) => self.catalog.find_field_hint(t, k, i).is_some(),
                     _ => false,
                 };
                 if !known {
-                    defs += head + 11 + k.map_or(0, str::len);
+                    defs += head + def_bound::field(k.map_or(0, str::len));
                 }
             }
         }
@@ -408,14 +409,20 @@ impl<D: BlockDevice> Db<D> {
                 continue;
             };
             prev.1 = Some(v);
-            let ty = v.field_type();
-            let id: SeriesId = self.catalog.series(idx).map_or(0, |m| m.id);
-            let bits = v.to_bits();
-            self.record.point(id, ts, ty, bits);
-            self.pending.push((idx, id, ty, ts, bits));
+            self.log_value(idx, ts, v);
             n += 1;
         }
         Some(n)
+    }
+
+    /// Adds a value of series `idx` to the record being built, to be
+    /// applied to the memtable once the record is appended.
+    fn log_value(&mut self, idx: SeriesIdx, ts: i64, v: Value) {
+        let ty = v.field_type();
+        let id: SeriesId = self.catalog.series(idx).map_or(0, |m| m.id);
+        let bits = v.to_bits();
+        self.record.point(id, ts, ty, bits);
+        self.pending.push((idx, id, ty, ts, bits));
     }
 
     /// Checks a point's measurement and tags; fills `tags` with them, sorted
@@ -609,10 +616,7 @@ impl<D: BlockDevice> Db<D> {
             };
             // The next point of the run finds its series here.
             entry.2 = Some(idx);
-            let id: SeriesId = self.catalog.series(idx).map_or(0, |m| m.id);
-            let bits = v.to_bits();
-            self.record.point(id, ts, ty, bits);
-            self.pending.push((idx, id, ty, ts, bits));
+            self.log_value(idx, ts, v);
             n += 1;
         }
         Ok((n, t))
