@@ -18,6 +18,7 @@ extern crate alloc;
 
 mod flash;
 mod heap;
+mod mem;
 mod out;
 
 use alloc::string::ToString;
