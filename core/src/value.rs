@@ -1,13 +1,11 @@
 //! Values, field types and series identities shared by every layer above the WAL.
 
-use serde::{Deserialize, Serialize};
-
 /// A series' persistent identity: assigned once, never reused, stored in
 /// tables and WAL records.
 pub type SeriesId = u64;
 
 /// The type of a field. A series has exactly one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum FieldType {

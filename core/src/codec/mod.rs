@@ -111,7 +111,7 @@ mod varint;
 mod xor;
 
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 #[cfg(test)]
 #[allow(
