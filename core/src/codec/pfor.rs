@@ -84,8 +84,21 @@ pub(crate) fn encode(values: &[u64], w: u32, out: &mut Vec<u8>) {
     }
 }
 
-/// Reads `count` values, handing each (index, value) to `f` in order.
+/// Reads `count` values, handing each (index, value) to `f` in order (with
+/// `small-code`, through one shared copy and a `dyn` call).
+#[inline]
 pub(crate) fn decode(
+    cur: &mut Cursor<'_>,
+    count: usize,
+    mut f: impl FnMut(usize, u64),
+) -> Result<(), CodecError> {
+    #[cfg(feature = "small-code")]
+    let f: &mut dyn FnMut(usize, u64) = &mut f;
+    decode_with(cur, count, f)
+}
+
+#[cfg_attr(feature = "small-code", inline(never))]
+fn decode_with(
     cur: &mut Cursor<'_>,
     count: usize,
     mut f: impl FnMut(usize, u64),

@@ -223,7 +223,25 @@ pub(crate) fn encode_coded(xs: &[i64], cs: Option<&[i64]>, plan: &Plan, out: &mu
 
 /// Reads a body of `shape` holding `n` values and hands each `(index, value, zigzag
 /// correction)` to `f`. Corrections are refused unless `corrections_ok`.
+///
+/// With `small-code`, every caller shares one copy of the decoder, which reaches
+/// `f` through a `dyn` call (an indirect call per value); otherwise each caller
+/// gets a copy with its `f` inlined.
+#[inline]
 pub(crate) fn decode(
+    cur: &mut Cursor<'_>,
+    shape: Shape,
+    n: usize,
+    corrections_ok: bool,
+    mut f: impl FnMut(usize, i64, u64),
+) -> Result<(), CodecError> {
+    #[cfg(feature = "small-code")]
+    let f: &mut dyn FnMut(usize, i64, u64) = &mut f;
+    decode_shape(cur, shape, n, corrections_ok, f)
+}
+
+#[cfg_attr(feature = "small-code", inline(never))]
+fn decode_shape(
     cur: &mut Cursor<'_>,
     shape: Shape,
     n: usize,
