@@ -10,6 +10,15 @@
 //! (default `MAX_CHUNK_POINTS`). Prints per dataset and field: bytes per point of values and
 //! of timestamps, the encodings chosen (from each chunk's tag byte, see
 //! docs/format/codecs.md), and encode/decode throughput on one core.
+//!
+//! The `est B/pt` column is a yardstick for the value bytes: what an order-0
+//! entropy coder would need with each series' statistics known in advance (no
+//! per-chunk learning, no model in the output), for the best decimal scale
+//! `e` (0..=15) and the better of two predictors (previous value; the median),
+//! coding each residual as its (bit length, sign) symbol plus the bits below
+//! its leading one, and each value that does not scale exactly as a flag plus
+//! its distance in ulps. It is not a lower bound — a cleverer model could beat
+//! it — but it says how much a better entropy coder alone could still win.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
@@ -147,8 +156,78 @@ const TS_MODES: [&str; 8] = [
     "?",
 ];
 
+/// Shannon entropy (bits per symbol) of the counts.
+fn entropy<K>(counts: &HashMap<K, usize>, n: usize) -> f64 {
+    let n = n as f64;
+    counts
+        .values()
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Bits for residuals coded as order-0 (bit length, sign) symbols plus the
+/// bits below the leading one.
+fn residual_bits(res: impl Iterator<Item = i64>) -> f64 {
+    let mut counts: HashMap<(u32, bool), usize> = HashMap::new();
+    let (mut n, mut raw) = (0usize, 0u64);
+    for r in res {
+        let len = 64 - r.unsigned_abs().leading_zeros();
+        *counts.entry((len, r < 0)).or_default() += 1;
+        raw += u64::from(len.saturating_sub(1));
+        n += 1;
+    }
+    entropy(&counts, n) * n as f64 + raw as f64
+}
+
+/// The order-0 estimate of a series' value bits (see the module docs).
+fn estimate_bits(vals: &[f64]) -> f64 {
+    let mut best = vals.len() as f64 * 64.0;
+    'scale: for e in 0..=15 {
+        let p = 10f64.powi(e);
+        let mut xs = Vec::with_capacity(vals.len());
+        let (mut bad, mut exc_bits) = (0usize, 0f64);
+        for &v in vals {
+            let x = v * p;
+            if !x.is_finite() || x.abs() >= 9e18 {
+                continue 'scale;
+            }
+            let n = x.round() as i64;
+            // n / 10^e correctly rounded: one IEEE division of exact operands,
+            // or the parser when n is too large to be exact.
+            let r = if n.unsigned_abs() < 1 << 53 {
+                n as f64 / p
+            } else {
+                format!("{n}e-{e}").parse().unwrap_or(f64::NAN)
+            };
+            let ulps = (v.to_bits() as i64).wrapping_sub(r.to_bits() as i64);
+            if ulps != 0 {
+                bad += 1;
+                exc_bits += f64::from(64 - ulps.unsigned_abs().leading_zeros()) + 6.0;
+            }
+            xs.push(n);
+        }
+        let mut sorted = xs.clone();
+        sorted.sort_unstable();
+        let median = sorted[sorted.len() / 2];
+        let delta = residual_bits(xs.windows(2).map(|w| w[1].wrapping_sub(w[0])));
+        let plain = residual_bits(xs.iter().map(|&x| x.wrapping_sub(median)));
+        let q = bad as f64 / xs.len() as f64;
+        let flags = if q > 0.0 && q < 1.0 {
+            xs.len() as f64 * (-q * q.log2() - (1.0 - q) * (1.0 - q).log2())
+        } else {
+            0.0
+        };
+        best = best.min(delta.min(plain) + exc_bits + flags);
+    }
+    best
+}
+
 #[derive(Default)]
 struct Tally {
+    estimate_bits: f64,
     points: usize,
     chunks: usize,
     value_bytes: usize,
@@ -169,6 +248,16 @@ fn run(label: &str, series: &[Series], chunk: usize, per_field: bool) {
     let mut by_field: BTreeMap<String, Tally> = BTreeMap::new();
     let mut chunks: Vec<(&[i64], &[f64])> = Vec::new();
     for s in series {
+        if !s.vals.is_empty() {
+            by_field
+                .entry(if per_field {
+                    s.field.clone()
+                } else {
+                    "all".into()
+                })
+                .or_default()
+                .estimate_bits += estimate_bits(&s.vals);
+        }
         for (t, v) in s.ts.chunks(chunk).zip(s.vals.chunks(chunk)) {
             chunks.push((t, v));
             let tally = by_field
@@ -211,17 +300,18 @@ fn run(label: &str, series: &[Series], chunk: usize, per_field: bool) {
         series.len()
     );
     println!(
-        "{:<38} {:>8} {:>6} {:>8} {:>8} {:>8}  values chosen / timestamps chosen / exponents",
-        "field", "points", "chunks", "val B/pt", "ts B/pt", "sum B/pt"
+        "{:<38} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8}  values chosen / timestamps chosen / exponents",
+        "field", "points", "chunks", "val B/pt", "est B/pt", "ts B/pt", "sum B/pt"
     );
     let mut all = Tally::default();
     for (f, t) in &by_field {
         println!(
-            "{:<38} {:>8} {:>6} {:>8.4} {:>8.4} {:>8.4}  {} / {} / e{}",
+            "{:<38} {:>8} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4}  {} / {} / e{}",
             f,
             t.points,
             t.chunks,
             t.value_bytes as f64 / t.points as f64,
+            t.estimate_bits / 8.0 / t.points as f64,
             t.ts_bytes as f64 / t.points as f64,
             (t.value_bytes + t.ts_bytes) as f64 / t.points as f64,
             modes(&t.value_modes),
@@ -236,13 +326,15 @@ fn run(label: &str, series: &[Series], chunk: usize, per_field: bool) {
         all.chunks += t.chunks;
         all.value_bytes += t.value_bytes;
         all.ts_bytes += t.ts_bytes;
+        all.estimate_bits += t.estimate_bits;
     }
     println!(
-        "{:<38} {:>8} {:>6} {:>8.4} {:>8.4} {:>8.4}",
+        "{:<38} {:>8} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4}",
         "ALL",
         all.points,
         all.chunks,
         all.value_bytes as f64 / all.points as f64,
+        all.estimate_bits / 8.0 / all.points as f64,
         all.ts_bytes as f64 / all.points as f64,
         (all.value_bytes + all.ts_bytes) as f64 / all.points as f64
     );

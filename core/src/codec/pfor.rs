@@ -90,8 +90,10 @@ pub(crate) fn encode(values: &[u64], w: u32, out: &mut Vec<u8>) {
 pub(crate) fn decode(
     cur: &mut Cursor<'_>,
     count: usize,
-    mut f: impl FnMut(usize, u64),
+    f: impl FnMut(usize, u64),
 ) -> Result<(), CodecError> {
+    #[cfg(feature = "small-code")]
+    let mut f = f;
     #[cfg(feature = "small-code")]
     let f: &mut dyn FnMut(usize, u64) = &mut f;
     decode_with(cur, count, f)

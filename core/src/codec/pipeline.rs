@@ -233,8 +233,10 @@ pub(crate) fn decode(
     shape: Shape,
     n: usize,
     corrections_ok: bool,
-    mut f: impl FnMut(usize, i64, u64),
+    f: impl FnMut(usize, i64, u64),
 ) -> Result<(), CodecError> {
+    #[cfg(feature = "small-code")]
+    let mut f = f;
     #[cfg(feature = "small-code")]
     let f: &mut dyn FnMut(usize, i64, u64) = &mut f;
     decode_shape(cur, shape, n, corrections_ok, f)
