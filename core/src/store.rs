@@ -437,10 +437,23 @@ impl<D: BlockDevice> Store<D> {
         freed: &[BlockId],
     ) -> Result<(), Error<D::Error>> {
         self.check()?;
+        // With small-code, one copy of the commit for every caller's edit.
+        #[cfg(feature = "small-code")]
+        let mut edit = {
+            let mut once = Some(edit);
+            move |m: &mut Manifest| {
+                if let Some(e) = once.take() {
+                    e(m);
+                }
+            }
+        };
+        #[cfg(feature = "small-code")]
+        let edit: &mut dyn FnMut(&mut Manifest) = &mut edit;
         let r = self.commit_inner(edit, checkpoint_lsn, freed);
         self.guard(r)
     }
 
+    #[cfg_attr(feature = "small-code", inline(never))]
     fn commit_inner<F: FnOnce(&mut Manifest)>(
         &mut self,
         edit: F,

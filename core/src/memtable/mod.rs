@@ -179,7 +179,8 @@ impl Memtable {
     }
 
     /// Inserts one point.
-    #[inline]
+    #[cfg_attr(not(feature = "small-code"), inline)]
+    #[cfg_attr(feature = "small-code", inline(never))]
     pub fn insert(&mut self, idx: SeriesIdx, id: SeriesId, ty: FieldType, ts: i64, bits: u64) {
         let i = idx as usize;
         if i >= self.slot_of.len() {
