@@ -180,8 +180,51 @@ pub(crate) fn encode_coded(xs: &[i64], cs: Option<&[i64]>, plan: &Plan, out: &mu
     } else {
         &plan.deltas
     };
-    let k = choose_k(res);
     let cs = cs.filter(|c| c.iter().any(|&c| c != 0));
+    let k = choose_k(res);
+    // The mean sets `k` for a Rice code; a few huge residuals among small ones
+    // (steps in a flat signal) inflate it, and every value then pays `k − 2`
+    // raw bits although the escape would take the outliers cheaply. Then the
+    // median's `k` is tried too, and the smaller body kept.
+    let k_median = median_bit_len(res);
+    if k > k_median + 2 {
+        let mut a = Vec::with_capacity(xs.len());
+        encode_coded_k(xs, cs, plan, res, k, &mut a);
+        let mut b = Vec::with_capacity(a.len());
+        encode_coded_k(xs, cs, plan, res, k_median, &mut b);
+        out.extend_from_slice(if b.len() < a.len() { &b } else { &a });
+        return;
+    }
+    encode_coded_k(xs, cs, plan, res, k, out);
+}
+
+/// The bit length of the median of `res`.
+fn median_bit_len(res: &[u64]) -> u32 {
+    let mut hist: Histogram = [0; 65];
+    for &z in res {
+        if let Some(c) = hist.get_mut(bit_len(z) as usize) {
+            *c += 1;
+        }
+    }
+    let mut seen = 0usize;
+    for (len, &c) in (0u32..).zip(hist.iter()) {
+        seen += c as usize;
+        if 2 * seen >= res.len() {
+            return len;
+        }
+    }
+    64
+}
+
+fn encode_coded_k(
+    xs: &[i64],
+    cs: Option<&[i64]>,
+    plan: &Plan,
+    res: &[u64],
+    k: u32,
+    out: &mut Vec<u8>,
+) {
+    let plain = plan.coded.plain();
     out.push(k as u8 | if cs.is_some() { 0x40 } else { 0 });
     put_i64(
         out,
