@@ -488,4 +488,46 @@ mod tests {
         encode_best(&counter, &mut out);
         assert!(out.len() <= 8, "{}", out.len());
     }
+
+    /// A flat signal with a few huge steps: the mean's Rice parameter would make every
+    /// value pay its raw bits; the median's lets the escape take the steps.
+    #[test]
+    fn rare_steps_do_not_inflate_every_value() {
+        let mut rng = Rng::new(5);
+        let mut x = 0i64;
+        let xs: Vec<i64> = (0..1000)
+            .map(|i| {
+                if i % 100 == 99 {
+                    x += (rng.next() >> 24) as i64; // a 40-bit step
+                } else if rng.below(4) == 0 {
+                    x += 1;
+                }
+                x
+            })
+            .collect();
+        let plan = plan(&xs);
+        assert_eq!(plan.coded, Shape::CodedDelta);
+        let res = &plan.deltas;
+        let k_mean = choose_k(res);
+        let mut with_mean = Vec::new();
+        encode_coded_k(&xs, None, &plan, res, k_mean, &mut with_mean);
+        let mut chosen = Vec::new();
+        encode_coded(&xs, None, &plan, &mut chosen);
+        // 10 steps of ~40 bits and ~1 bit for each small delta: well under 300 bytes.
+        assert!(
+            chosen.len() * 4 < with_mean.len() && chosen.len() < 300,
+            "chosen {} bytes, with the mean's k ({k_mean}) {}",
+            chosen.len(),
+            with_mean.len()
+        );
+        chosen.extend_from_slice(b"next");
+        let mut cur = Cursor::new(&chosen);
+        let mut got = Vec::new();
+        decode(&mut cur, Shape::CodedDelta, xs.len(), false, |_, x, _| {
+            got.push(x)
+        })
+        .unwrap();
+        assert_eq!(got, xs);
+        assert_eq!(cur.rest(), b"next");
+    }
 }
