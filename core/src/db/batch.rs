@@ -184,8 +184,13 @@ impl WriteBatch {
     /// plus a full series definition per value (database, measurement, tags,
     /// field: as if each created a series), plus record framing.
     pub fn logged_bytes_bound(&self, db: &str) -> usize {
-        let values = self.fields.len();
-        values * (30 + db.len()) + self.defs + self.points.len() * 8 + 4096
+        self.logged_bytes_with_defs(self.defs + self.fields.len() * db.len())
+    }
+
+    /// The bound of the WAL bytes of the batch's values and framing, plus
+    /// `defs` bytes of series definitions.
+    pub(crate) fn logged_bytes_with_defs(&self, defs: usize) -> usize {
+        self.fields.len() * 30 + defs + self.points.len() * 8 + 4096
     }
 
     /// Field values in the batch.

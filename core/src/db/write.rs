@@ -323,7 +323,7 @@ impl<D: BlockDevice> Db<D> {
                 }
             }
         }
-        batch.field_count() * 30 + defs + batch.len() * 8 + 4096
+        batch.logged_bytes_with_defs(defs)
     }
 
     /// Appends the record being built and applies its points.
