@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 export RUSTC_BOOTSTRAP=1
 FUZZ=(cargo fuzz)
-TARGETS="lineproto json_write influxql wal_replay table_read db_ops"
+TARGETS="lineproto json_write influxql wal_replay table_read codecs db_ops"
 BUILD_FLAGS=(-s none --debug-assertions)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
