@@ -535,10 +535,15 @@ fn random_cuts_db_workload() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
+    // A longer campaign varies the workload and the cuts with a seed.
+    let seed: u64 = std::env::var("PULSARDB_CUT_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     POLICY.set(AllocPolicy::Compact);
-    let ops = workload(77, 150);
+    let ops = workload(77 + seed, 150);
     let (bytes, erases, syncs, n) = measure(&ops);
-    let mut r = Rng(99);
+    let mut r = Rng(99 + seed);
     let mut t = Tally::default();
     for k in 0..runs {
         let cut = match r.below(10) {
@@ -549,7 +554,7 @@ fn random_cuts_db_workload() {
         cut_and_check(&ops, cut, r.next(), fill_for(k), &mut t);
     }
     println!(
-        "db random: {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs ({} deletes, {} compactions of which {} packings and {} retention rewrites, {} windows dropped by retention, {} WAL moves, {} table/segment moves); points checked {}",
+        "db random (seed {seed}): {runs} seeded cuts over {bytes} programmed bytes / {erases} erases / {syncs} syncs ({} deletes, {} compactions of which {} packings and {} retention rewrites, {} windows dropped by retention, {} WAL moves, {} table/segment moves); points checked {}",
         n.deletes,
         n.compactions,
         n.packs,
@@ -560,14 +565,18 @@ fn random_cuts_db_workload() {
         t.points_checked
     );
     assert_eq!(t.cut, runs);
-    assert!(
-        n.wal_moves > 0 && n.moves > 0,
-        "the WAL or a table never moved"
-    );
-    assert!(
-        n.deletes > 0 && n.compactions > 0 && n.retention_drops > 0,
-        "workload too tame"
-    );
+    // The default workload is known to reach every path; other seeds' reach
+    // is what the line above prints.
+    if seed == 0 {
+        assert!(
+            n.wal_moves > 0 && n.moves > 0,
+            "the WAL or a table never moved"
+        );
+        assert!(
+            n.deletes > 0 && n.compactions > 0 && n.retention_drops > 0,
+            "workload too tame"
+        );
+    }
 }
 
 #[test]
