@@ -180,7 +180,8 @@ impl WriteBatch {
     }
 
     /// An upper bound of the bytes its WAL records take when written to
-    /// database `db`: each value at most 30 bytes (series, time, value),
+    /// database `db`: each value at most 30 bytes (series delta 10, time
+    /// delta 11 with its escape, value 9: `record::POINT_MAX`),
     /// plus a full series definition per value (database, measurement, tags,
     /// field: as if each created a series), plus record framing.
     pub fn logged_bytes_bound(&self, db: &str) -> usize {
@@ -190,7 +191,7 @@ impl WriteBatch {
     /// The bound of the WAL bytes of the batch's values and framing, plus
     /// `defs` bytes of series definitions.
     pub(crate) fn logged_bytes_with_defs(&self, defs: usize) -> usize {
-        self.fields.len() * 30 + defs + self.points.len() * 8 + 4096
+        self.fields.len() * super::record::POINT_MAX + defs + self.points.len() * 8 + 4096
     }
 
     /// Field values in the batch.

@@ -1,7 +1,8 @@
 //! The engine's WAL records (`docs/format/wal.md`, "Record payloads").
 //!
 //! A write record carries the definitions of the series it creates, then its
-//! points: series id and timestamp as zigzag deltas from the previous point,
+//! points: series id and timestamp as zigzag deltas from the previous point
+//! (the timestamp's in the largest unit of s, ms, µs, ns that divides it),
 //! the value by type (float: a decimal `n · 10^-e` as one varint when it is
 //! exactly one, as sensor readings are, else 8 bytes; integer: zigzag
 //! varint; unsigned: varint; boolean: one byte). Replaying it needs nothing
@@ -12,15 +13,21 @@
 //! medium. Finding the exponent costs one exact check per value (the one
 //! the previous value used); values that are not short decimals stop the
 //! search for a while, so they cost little more than their 8 bytes.
+//!
+//! Timestamps step in whole seconds or milliseconds far more often than
+//! not, while the WAL holds nanoseconds: a 5-minute step is 6 bytes as
+//! nanoseconds and 2 as seconds, and a record's first timestamp (a delta
+//! from 0) 9 bytes and 5. Two bits per point name the unit.
 
 use alloc::vec::Vec;
 
 use crate::value::{FieldType, SeriesId};
 use crate::varint::{Reader, Truncated, put_i64, put_u64, zigzag};
 
-/// Record format version written (2: decimal floats in write records;
-/// version 1 records, floats as 8 bytes, are still read).
-pub const VERSION: u8 = 2;
+/// Record format version written (3: timestamp deltas in units; version 2
+/// records, deltas in ns, and version 1, also floats as 8 bytes, are still
+/// read).
+pub const VERSION: u8 = 3;
 /// Largest decimal exponent of a float in a write record; the low four bits
 /// of the varint hold it, [`RAW_FLOAT`] marks 8 raw bytes instead.
 const MAX_FLOAT_E: u32 = 14;
@@ -35,6 +42,10 @@ pub const KIND_CREATE_DB: u8 = 2;
 pub const KIND_DELETE: u8 = 3;
 /// A database dropped (its series were dropped by a delete record before).
 pub const KIND_DROP_DB: u8 = 4;
+
+/// Most bytes [`WriteRecord::point`] appends: a series delta (10), a
+/// timestamp delta with its escape (1 + 10) and a raw float (1 + 8).
+pub(crate) const POINT_MAX: usize = 30;
 
 /// Upper bounds of the bytes [`WriteRecord::def`] appends, in parts that
 /// add up to a definition: its fixed part with the database name and the
@@ -68,6 +79,44 @@ pub struct WriteRecord {
     e_hint: u32,
     /// Floats left before the exponent is searched again.
     raw_left: u32,
+}
+
+/// Appends a timestamp delta: `zigzag(d / unit) << 2 | u` for the largest
+/// unit (u = 3: s, 2: ms, 1: µs, 0: ns) dividing `d`, or, when that does not
+/// fit in 64 bits (|d| ≥ 2^61 ns, in ns), a 0 and then `zigzag(d)`. A 0 is
+/// free as the escape: a delta of 0 is written in seconds.
+fn put_ts_delta(out: &mut Vec<u8>, d: i64) {
+    let (u, unit) = if d % 1_000_000_000 == 0 {
+        (3, 1_000_000_000)
+    } else if d % 1_000_000 == 0 {
+        (2, 1_000_000)
+    } else if d % 1_000 == 0 {
+        (1, 1_000)
+    } else {
+        (0, 1)
+    };
+    let z = zigzag(d / unit);
+    if z >> 62 == 0 {
+        put_u64(out, (z << 2) | u);
+    } else {
+        out.push(0);
+        put_i64(out, d);
+    }
+}
+
+/// Reads what [`put_ts_delta`] wrote.
+fn read_ts_delta(r: &mut Reader<'_>) -> Result<i64, Truncated> {
+    let h = r.u64()?;
+    if h == 0 {
+        return r.i64();
+    }
+    let unit = match h & 3 {
+        0 => 1,
+        1 => 1_000,
+        2 => 1_000_000,
+        _ => 1_000_000_000,
+    };
+    Ok(crate::varint::unzigzag(h >> 2).wrapping_mul(unit))
 }
 
 /// The varint of `bits` as the exact decimal `n · 10^-e`, if it is one.
@@ -147,7 +196,7 @@ impl WriteRecord {
     #[inline]
     pub fn point(&mut self, id: SeriesId, ts: i64, ty: FieldType, bits: u64) {
         put_i64(&mut self.points, id.wrapping_sub(self.prev_id) as i64);
-        put_i64(&mut self.points, ts.wrapping_sub(self.prev_ts));
+        put_ts_delta(&mut self.points, ts.wrapping_sub(self.prev_ts));
         match ty {
             FieldType::Float => self.float(bits),
             FieldType::Integer => put_u64(&mut self.points, zigzag(bits as i64)),
@@ -265,7 +314,7 @@ pub fn apply<'a, A: Apply<'a>>(payload: &'a [u8], a: &mut A) -> Result<(), A::Er
     let mut r = Reader::new(payload);
     let res: Result<(), Result<Truncated, A::Error>> = (|| {
         let version = r.u8().map_err(Ok)?;
-        if version != 1 && version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(Ok(Truncated { offset: 0 }));
         }
         match r.u8().map_err(Ok)? {
@@ -329,7 +378,12 @@ pub fn apply<'a, A: Apply<'a>>(payload: &'a [u8], a: &mut A) -> Result<(), A::Er
                 let (mut id, mut ts) = (0u64, 0i64);
                 for _ in 0..n {
                     id = id.wrapping_add(r.i64().map_err(Ok)? as u64);
-                    ts = ts.wrapping_add(r.i64().map_err(Ok)?);
+                    let d = if version >= 3 {
+                        read_ts_delta(&mut r)
+                    } else {
+                        r.i64()
+                    };
+                    ts = ts.wrapping_add(d.map_err(Ok)?);
                     let at = r.pos();
                     let bits = match a.type_of(id).ok_or(Ok(Truncated { offset: at }))? {
                         FieldType::Float if version == 1 => r.u64_le().map_err(Ok)?,
@@ -449,6 +503,133 @@ mod tests {
         }
         v.retain(|x| !x.is_nan());
         round_trip(&v);
+    }
+
+    fn decode(payload: &[u8]) -> Vec<(SeriesId, i64, u64)> {
+        let mut c = Collect(Vec::new());
+        apply(payload, &mut c).expect("decodes");
+        c.0
+    }
+
+    #[test]
+    fn timestamps_round_trip_in_every_unit_and_at_the_extremes() {
+        let mut r = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        let mut ts: Vec<i64> = vec![
+            0,
+            i64::MIN,
+            i64::MAX,
+            0,
+            i64::MAX,
+            i64::MIN,
+            -1,
+            1,
+            1_700_000_000_000_000_000,
+            1_700_000_000_000_000_000,
+            1_700_000_300_000_000_000,
+            1_700_000_300_001_000_000,
+            1_700_000_300_001_001_000,
+            1_700_000_300_001_001_001,
+            i64::MIN + 1_000_000_000,
+            i64::MAX - 999,
+        ];
+        for _ in 0..20_000 {
+            let x = next();
+            let unit = [1, 1_000, 1_000_000, 1_000_000_000][(x % 4) as usize];
+            ts.push(match (x >> 2) % 4 {
+                0 => x as i64,
+                1 => (x as i64 >> 20).wrapping_mul(unit),
+                _ => ts
+                    .last()
+                    .copied()
+                    .unwrap_or(0)
+                    .wrapping_add(((x >> 8) % 600) as i64 * unit),
+            });
+        }
+        let mut w = WriteRecord::default();
+        for (i, &t) in ts.iter().enumerate() {
+            w.point(i as u64 % 3, t, FieldType::Float, 1.5f64.to_bits());
+        }
+        let mut out = Vec::new();
+        w.take(&mut out);
+        let got = decode(&out);
+        assert_eq!(got.len(), ts.len());
+        for (i, (&(_, t, _), &want)) in got.iter().zip(&ts).enumerate() {
+            assert_eq!(t, want, "point {i}");
+        }
+    }
+
+    #[test]
+    fn a_point_takes_at_most_point_max_bytes() {
+        let mut w = WriteRecord::default();
+        let mut most = 0;
+        for (id, ts) in [
+            (u64::MAX / 2, i64::MIN + 1),
+            (0, i64::MAX - 1),
+            (u64::MAX, i64::MIN + 7),
+        ] {
+            let before = w.points.len();
+            w.point(id, ts, FieldType::Float, core::f64::consts::PI.to_bits());
+            most = most.max(w.points.len() - before);
+        }
+        assert_eq!(most, POINT_MAX);
+    }
+
+    #[test]
+    fn second_steps_take_two_bytes() {
+        // Five-minute steps of one series: 1 byte of series delta, 2 of
+        // timestamp delta, 2 of value (2.5 with no decimals to 49.5).
+        let mut w = WriteRecord::default();
+        for i in 0..1000i64 {
+            let t = 1_700_000_000_000_000_000 + i * 300_000_000_000;
+            w.point(
+                7,
+                t,
+                FieldType::Float,
+                (f64::from(i as i32 % 20) + 2.5).to_bits(),
+            );
+        }
+        let mut out = Vec::new();
+        w.take(&mut out);
+        // The first point's delta from 0, in seconds: 5 bytes.
+        assert!(out.len() <= 1000 * 5 + 16, "{} bytes", out.len());
+        assert_eq!(decode(&out).len(), 1000);
+    }
+
+    #[test]
+    fn version_2_records_still_read() {
+        // Version 2: timestamp deltas as plain zigzag ns.
+        let points: [(u64, i64, f64); 3] = [
+            (5, 1_000_000_007, 21.37),
+            (5, 2_000_000_000, -0.5),
+            (6, 2_000_000_000, 1e300),
+        ];
+        let mut out = vec![2, KIND_WRITE];
+        put_u64(&mut out, 0);
+        put_u64(&mut out, points.len() as u64);
+        let (mut id, mut ts) = (0u64, 0i64);
+        for &(i, t, v) in &points {
+            put_i64(&mut out, i.wrapping_sub(id) as i64);
+            put_i64(&mut out, t.wrapping_sub(ts));
+            put_u64(&mut out, RAW_FLOAT);
+            out.extend_from_slice(&v.to_bits().to_le_bytes());
+            (id, ts) = (i, t);
+        }
+        let got = decode(&out);
+        let want: Vec<(u64, i64, u64)> = points
+            .iter()
+            .map(|&(i, t, v)| (i, t, v.to_bits()))
+            .collect();
+        assert_eq!(got, want);
+        // An unknown version is refused.
+        out[0] = VERSION + 1;
+        let mut c = Collect(Vec::new());
+        assert!(apply(&out, &mut c).is_err());
     }
 
     #[test]
