@@ -61,9 +61,9 @@ lp_file() { # DATASET -> path of its .lp file (generated if missing)
     local ds="$1" f
     case "$ds" in
         nab) f="$BENCH_TMP/lp/nab.lp"
-             [ -s "$f.meta.json" ] || python3 "$BENCH/gen_lp.py" nab --out "$f" >&2 ;;
+             [ -s "$f.meta.json" ] || python3 "$BENCH/../gen_lp.py" nab --out "$f" >&2 ;;
         iot) f="$BENCH_TMP/lp/iot-${IOT_DEVICES}d-${IOT_POINTS}p-s${IOT_SEED}.lp"
-             [ -s "$f.meta.json" ] || python3 "$BENCH/gen_lp.py" iot --out "$f" \
+             [ -s "$f.meta.json" ] || python3 "$BENCH/../gen_lp.py" iot --out "$f" \
                  --devices "$IOT_DEVICES" --points "$IOT_POINTS" --seed "$IOT_SEED" >&2 ;;
         *) echo "unknown dataset $ds" >&2; return 1 ;;
     esac

@@ -176,34 +176,29 @@ fn decode_any(data: &[u8]) {
     };
     // Counts up to and past the chunk limit.
     let n = usize::from(u16::from_le_bytes([*n0, *n1])) % (MAX_CHUNK_POINTS + 8);
-    let check = |r: Result<usize, codec::CodecError>, len: usize| match r {
-        Ok(used) => {
-            assert!(used <= src.len(), "consumed {used} of {} bytes", src.len());
-            assert_eq!(len, n, "{n} values asked, {len} given");
+    fn check<T>(
+        src: &[u8],
+        n: usize,
+        decode: fn(&[u8], usize, &mut Vec<T>) -> Result<usize, codec::CodecError>,
+    ) {
+        let mut out = Vec::new();
+        match decode(src, n, &mut out) {
+            Ok(used) => {
+                assert!(used <= src.len(), "consumed {used} of {} bytes", src.len());
+                assert_eq!(out.len(), n, "{n} values asked, {} given", out.len());
+            }
+            Err(_) => assert!(
+                out.is_empty(),
+                "a failed decode leaves its output as it was"
+            ),
         }
-        Err(_) => assert_eq!(len, 0, "a failed decode leaves its output as it was"),
-    };
+    }
     match kind % 5 {
-        0 => {
-            let mut o = Vec::new();
-            check(codec::decode_f64(src, n, &mut o), o.len());
-        }
-        1 => {
-            let mut o = Vec::new();
-            check(codec::decode_i64(src, n, &mut o), o.len());
-        }
-        2 => {
-            let mut o = Vec::new();
-            check(codec::decode_u64(src, n, &mut o), o.len());
-        }
-        3 => {
-            let mut o = Vec::new();
-            check(codec::decode_timestamps(src, n, &mut o), o.len());
-        }
-        _ => {
-            let mut o = Vec::new();
-            check(codec::decode_bool(src, n, &mut o), o.len());
-        }
+        0 => check(src, n, codec::decode_f64),
+        1 => check(src, n, codec::decode_i64),
+        2 => check(src, n, codec::decode_u64),
+        3 => check(src, n, codec::decode_timestamps),
+        _ => check(src, n, codec::decode_bool),
     }
 }
 

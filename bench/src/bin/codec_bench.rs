@@ -1,7 +1,7 @@
 //! Codec sizes and speeds on the benchmark data.
 //!
 //! ```sh
-//! python3 ../shared/bench/gen_lp.py iot --out /tmp/iot.lp --devices 1000 --points 2000000 --seed 42
+//! python3 bench/gen_lp.py iot --out /tmp/iot.lp --devices 1000 --points 2000000 --seed 42
 //! cargo run --release -p pulsardb-bench --bin codec_bench -- [/tmp/iot.lp] [--chunk 256,512,1024]
 //! ```
 //!
@@ -419,9 +419,7 @@ fn main() {
         Vec::new()
     });
     let iot = load_iot(&iot).unwrap_or_else(|e| {
-        eprintln!(
-            "iot: {e} (generate it with ../shared/bench/gen_lp.py, see the docs of this program)"
-        );
+        eprintln!("iot: {e} (generate it with bench/gen_lp.py, see the docs of this program)");
         Vec::new()
     });
     for &c in &chunk_sizes {

@@ -1,7 +1,7 @@
 //! Line-protocol parsing speed: MB/s, lines/s and field values/s, floats parsed.
 //!
 //! ```sh
-//! python3 ../shared/bench/gen_lp.py iot --out /tmp/iot.lp --devices 1000 --points 2000000 --seed 42
+//! python3 bench/gen_lp.py iot --out /tmp/iot.lp --devices 1000 --points 2000000 --seed 42
 //! cargo run --release -p pulsardb-bench --bin lineproto_bench -- /tmp/iot.lp
 //! ```
 //!

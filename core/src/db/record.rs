@@ -449,6 +449,12 @@ mod tests {
         }
     }
 
+    fn decode(payload: &[u8]) -> Vec<(SeriesId, i64, u64)> {
+        let mut c = Collect(Vec::new());
+        apply(payload, &mut c).expect("decodes");
+        c.0
+    }
+
     fn round_trip(values: &[f64]) -> usize {
         let mut w = WriteRecord::default();
         for (i, v) in values.iter().enumerate() {
@@ -456,10 +462,9 @@ mod tests {
         }
         let mut out = Vec::new();
         w.take(&mut out);
-        let mut c = Collect(Vec::new());
-        apply(&out, &mut c).expect("decodes");
-        assert_eq!(c.0.len(), values.len());
-        for (i, (&(id, ts, bits), v)) in c.0.iter().zip(values).enumerate() {
+        let got = decode(&out);
+        assert_eq!(got.len(), values.len());
+        for (i, (&(id, ts, bits), v)) in got.iter().zip(values).enumerate() {
             assert_eq!((id, ts), (i as u64 % 7, i as i64 * 10));
             assert_eq!(bits, v.to_bits(), "value {i}: {v:e}");
         }
@@ -503,12 +508,6 @@ mod tests {
         }
         v.retain(|x| !x.is_nan());
         round_trip(&v);
-    }
-
-    fn decode(payload: &[u8]) -> Vec<(SeriesId, i64, u64)> {
-        let mut c = Collect(Vec::new());
-        apply(payload, &mut c).expect("decodes");
-        c.0
     }
 
     #[test]
