@@ -336,9 +336,7 @@ impl Ctx {
             }
             Some(a) => {
                 // Computed from the points, independently of the engine's
-                // accumulator: series are visited in the engine's order (by
-                // tags), so on equal timestamps `first` is the earliest
-                // series' point and `last` the latest's.
+                // accumulator.
                 let mut pts_by_window: BTreeMap<
                     (Vec<(String, String)>, String),
                     BTreeMap<i64, Vec<(i64, Value)>>,
@@ -395,8 +393,24 @@ impl Ctx {
                             .unwrap();
                         let tmin = pts.iter().map(|p| p.0).min().unwrap();
                         let tmax = pts.iter().map(|p| p.0).max().unwrap();
-                        let first = *pts.iter().find(|p| p.0 == tmin).unwrap();
-                        let last = *pts.iter().rev().find(|p| p.0 == tmax).unwrap();
+                        // Several series at one time: the larger value
+                        // (booleans: `first` false, `last` true), as InfluxDB.
+                        let tie_key = |v: &Value, first: bool| match v {
+                            Value::Boolean(b) => f64::from(u8::from(*b != first)),
+                            v => num(v),
+                        };
+                        let pick = |t: i64, first: bool| {
+                            *pts.iter()
+                                .filter(|p| p.0 == t)
+                                .max_by(|a, b| {
+                                    tie_key(&a.1, first)
+                                        .partial_cmp(&tie_key(&b.1, first))
+                                        .unwrap()
+                                })
+                                .unwrap()
+                        };
+                        let first = pick(tmin, true);
+                        let last = pick(tmax, false);
                         let sum = match pts[0].1 {
                             Value::Float(_) => {
                                 AccSum::Float(pts.iter().map(|p| p.1.as_f64()).sum())

@@ -664,16 +664,17 @@ impl Catalog {
         ka.cmp(kb)
     }
 
-    /// The series `key=value` string of a tagset: `cpu,host=a,region=b`.
+    /// The series key of a tagset, escaped as line protocol writes it:
+    /// `cpu,host=a,region=b`, `disk\ io,name=a\=b`.
     pub fn tagset_key(&self, idx: u32) -> String {
         let mut s = String::new();
         if let Some(t) = self.tagsets.get(idx as usize) {
-            s.push_str(self.strings.resolve(t.measurement));
+            push_escaped(&mut s, self.strings.resolve(t.measurement), b", ");
             for &(k, v) in t.tags.iter() {
                 s.push(',');
-                s.push_str(self.strings.resolve(k));
+                push_escaped(&mut s, self.strings.resolve(k), b",= ");
                 s.push('=');
-                s.push_str(self.strings.resolve(v));
+                push_escaped(&mut s, self.strings.resolve(v), b",= ");
             }
         }
         s
@@ -790,5 +791,16 @@ impl<'a> SeriesView<'a> {
     /// Field name.
     pub fn field(&self) -> &'a str {
         self.cat.strings.resolve(self.meta.field)
+    }
+}
+
+/// Appends `name` with a backslash before each of `special`: line protocol's
+/// escaping, as series keys are written.
+fn push_escaped(out: &mut String, name: &str, special: &[u8]) {
+    for c in name.chars() {
+        if c.is_ascii() && special.contains(&(c as u8)) {
+            out.push('\\');
+        }
+        out.push(c);
     }
 }

@@ -87,8 +87,8 @@ impl Acc {
         }
     }
 
-    /// Folds `other` in. On equal timestamps `first` keeps the existing point
-    /// and `last` takes the new one.
+    /// Folds `o` in (a window of another series, or later points of the same
+    /// series).
     pub fn merge(&mut self, o: &Acc) {
         self.count += o.count;
         self.sum = match (self.sum, o.sum) {
@@ -107,10 +107,17 @@ impl Acc {
             self.max = o.max;
             self.max_at = o.max_at;
         }
-        if o.first.0 < self.first.0 {
+        // Points of different series at one time: InfluxDB's tie-break,
+        // the larger value (for booleans, `first` takes false and `last`
+        // true), so answers do not depend on the order series are read in.
+        let first_tie = match (o.first.1, self.first.1) {
+            (Value::Boolean(a), Value::Boolean(b)) => !a & b,
+            (a, b) => less(&b, &a),
+        };
+        if o.first.0 < self.first.0 || (o.first.0 == self.first.0 && first_tie) {
             self.first = o.first;
         }
-        if o.last.0 >= self.last.0 {
+        if o.last.0 > self.last.0 || (o.last.0 == self.last.0 && less(&self.last.1, &o.last.1)) {
             self.last = o.last;
         }
     }
