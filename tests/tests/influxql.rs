@@ -524,3 +524,99 @@ fn influxql_over_nab() {
         t.checks
     );
 }
+
+/// InfluxDB 1.x's corners, each found by comparing answers with InfluxDB's
+/// (`influxql_diff.rs` runs that comparison against a real `influxd`).
+#[test]
+fn influxdb_corner_semantics() {
+    let dir = TempDir::new("influxql-corners");
+    let s = Server::start(&dir.0, None);
+    let lp = "\
+cpu,host=a v=1,n=10i 60
+cpu,host=b v=3,n=30i 60
+cpu,host=a v=5,n=50i 120
+cpu,host=b v=2,n=20i 120
+cpu,host=a v=4,n=40i 300
+disk\\ io,dev=x r=1i 60
+net,host=a rx=7i 60
+";
+    let r = s.req("POST", "/write?db=pulsardb&precision=s", &[], lp.as_bytes());
+    assert_eq!(r.status, 204, "{}", r.text());
+    let q = |q: &str| -> Value {
+        let r = s.req(
+            "GET",
+            &format!("/query?db=pulsardb&epoch=s&q={}", urlencode(q)),
+            &[],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{q}: {}", r.text());
+        r.json()["results"][0].clone()
+    };
+    let mut checks = 0;
+    let mut check = |query: &str, want: Value| {
+        let got = q(query);
+        assert_eq!(got["series"], want, "{query}: {got}");
+        checks += 1;
+    };
+    // Two series at one time: first and last take the larger value.
+    check(
+        "SELECT first(v), last(v) FROM cpu WHERE time >= 60s AND time <= 120s",
+        json!([{"name": "cpu", "columns": ["time", "first", "last"], "values": [[60, 3, 5]]}]),
+    );
+    // count fills empty windows with 0 under fill(null).
+    check(
+        "SELECT count(v) FROM cpu WHERE host = 'a' AND time >= 60s AND time < 360s GROUP BY time(2m)",
+        json!([{"name": "cpu", "columns": ["time", "count"], "values": [[0, 1], [120, 1], [240, 1]]}]),
+    );
+    check(
+        "SELECT count(v) FROM cpu WHERE host = 'b' AND time >= 0s AND time < 360s GROUP BY time(2m)",
+        json!([{"name": "cpu", "columns": ["time", "count"], "values": [[0, 1], [120, 1], [240, 0]]}]),
+    );
+    // A transform over windows reads one window before the range: the
+    // first window in range gets a value.
+    check(
+        "SELECT difference(max(v)) FROM cpu WHERE time >= 120s AND time < 360s GROUP BY time(2m)",
+        json!([{"name": "cpu", "columns": ["time", "difference"], "values": [[120, 2], [240, -1]]}]),
+    );
+    // ORDER BY time DESC: transforms run backwards, series come last first.
+    check(
+        "SELECT difference(v) FROM cpu WHERE host = 'a' ORDER BY time DESC",
+        json!([{"name": "cpu", "columns": ["time", "difference"], "values": [[120, 1], [60, -4]]}]),
+    );
+    check(
+        "SELECT last(v) FROM cpu GROUP BY host ORDER BY time DESC",
+        json!([
+            {"name": "cpu", "tags": {"host": "b"}, "columns": ["time", "last"], "values": [[120, 2]]},
+            {"name": "cpu", "tags": {"host": "a"}, "columns": ["time", "last"], "values": [[300, 4]]},
+        ]),
+    );
+    // A selector carries the selected point's tags and fields.
+    check(
+        "SELECT max(v), host, n FROM cpu",
+        json!([{"name": "cpu", "columns": ["time", "max", "host", "n"], "values": [[120, 5, "a", 50]]}]),
+    );
+    // `*` over several measurements: every series gets the union of columns.
+    check(
+        "SELECT * FROM cpu, net WHERE time = 60s AND host = 'a'",
+        json!([
+            {"name": "cpu", "columns": ["time", "host", "n", "rx", "v"], "values": [[60, "a", 10, null, 1]]},
+            {"name": "net", "columns": ["time", "host", "n", "rx", "v"], "values": [[60, "a", null, 7, null]]},
+        ]),
+    );
+    // Arithmetic between calls is named after them.
+    check(
+        "SELECT max(v) - min(v) FROM cpu WHERE host = 'a'",
+        json!([{"name": "cpu", "columns": ["time", "max_min"], "values": [[0, 4]]}]),
+    );
+    // Series keys are escaped as line protocol writes them.
+    check(
+        "SHOW SERIES FROM \"disk io\"",
+        json!([{"columns": ["key"], "values": [["disk\\ io,dev=x"]]}]),
+    );
+    // A field the measurement lacks: an empty result, not an error.
+    let got = q("SELECT nope FROM cpu");
+    assert!(got["error"].is_null() && got["series"].is_null(), "{got}");
+    let got = q("SELECT v FROM cpu, net WHERE time = 300s");
+    assert_eq!(got["series"].as_array().map(Vec::len), Some(1), "{got}");
+    println!("influxdb corner semantics: {} checks passed", checks + 2);
+}

@@ -71,9 +71,16 @@ pub fn time_value(e: &Expr, now: i64, depth: usize) -> Result<i64, String> {
         return Err("time expression nested too deeply".into());
     }
     match strip(e) {
-        Expr::String(s) => crate::time::parse_rfc3339(s).ok_or_else(|| {
-            format!("invalid time '{s}': use RFC 3339, e.g. '2020-08-01T00:00:00Z'")
-        }),
+        // RFC 3339, or InfluxQL's `2006-01-02 15:04:05.999` (UTC, no zone).
+        Expr::String(s) => crate::time::parse_rfc3339(s)
+            .or_else(|| {
+                (s.len() > 10 && s.as_bytes().get(10) == Some(&b' '))
+                    .then(|| crate::time::parse_rfc3339(&format!("{s}Z")))
+                    .flatten()
+            })
+            .ok_or_else(|| {
+                format!("invalid time '{s}': use RFC 3339, e.g. '2020-08-01T00:00:00Z'")
+            }),
         Expr::Integer(i) => Ok(*i),
         Expr::Number(f) => Ok(*f as i64),
         Expr::Duration(d) => Ok(*d),

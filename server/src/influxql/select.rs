@@ -34,6 +34,10 @@ type GroupRows<V> = BTreeMap<Tags, BTreeMap<i64, HashMap<String, V>>>;
 /// group → window → each aggregate's value (by its position in the list of
 /// aggregates).
 type AggRows = BTreeMap<Tags, BTreeMap<i64, Vec<Option<Out>>>>;
+/// group → window → the row a selector picked: its series' tags and fields.
+type AuxRows = BTreeMap<Tags, BTreeMap<i64, (Tags, HashMap<String, Value>)>>;
+/// group → window → a selector's candidates: (time, value, series index).
+type Candidates = BTreeMap<Tags, BTreeMap<i64, Vec<(i64, Value, usize)>>>;
 
 /// Aggregates the core computes from one accumulator.
 const CORE_AGGS: [&str; 8] = [
@@ -261,24 +265,22 @@ fn column_name(f: &Field) -> String {
     if let Some(a) = &f.alias {
         return a.clone();
     }
-    let mut name = String::new();
-    let _ = walk(&f.expr, 0, &mut |e| {
-        if !name.is_empty() {
-            return Ok(false);
+    // As InfluxDB: a call's or a variable's name; for arithmetic, the names
+    // of its calls and variables joined by `_` (`mean(a) - mean(b)` →
+    // `mean_mean`; literals add nothing).
+    let mut names: Vec<&str> = Vec::new();
+    let _ = walk(&f.expr, 0, &mut |e| match e {
+        Expr::Call { name, .. } | Expr::Var { name, .. } => {
+            names.push(name);
+            Ok(false)
         }
-        match e {
-            Expr::Call { name: n, .. } => {
-                name = n.clone();
-                Ok(false)
-            }
-            Expr::Var { name: n, .. } => {
-                name = n.clone();
-                Ok(false)
-            }
-            _ => Ok(true),
-        }
+        _ => Ok(true),
     });
-    if name.is_empty() { "expr".into() } else { name }
+    if names.is_empty() {
+        "expr".into()
+    } else {
+        names.join("_")
+    }
 }
 
 /// Unique column names: `mean`, `mean_1`, ...
@@ -358,13 +360,25 @@ fn transforms(fields: &[Field]) -> Result<Vec<Expr>, String> {
 }
 
 /// Applies a transform down a column (`values[i]` = (time, value)).
-fn apply_transform(name: &str, unit: f64, values: &[(i64, Cell)]) -> Vec<Cell> {
+///
+/// `values` are in time order; with `descending` (ORDER BY time DESC) the
+/// transform runs from the last point back, as InfluxDB's does: each value
+/// minus the one after it, over the time between them.
+fn apply_transform(name: &str, unit: f64, values: &[(i64, Cell)], descending: bool) -> Vec<Cell> {
     let mut out = vec![Cell::Null; values.len()];
     let mut prev: Option<(i64, f64)> = None;
-    for (i, (t, c)) in values.iter().enumerate() {
+    let order: Box<dyn Iterator<Item = usize>> = if descending {
+        Box::new((0..values.len()).rev())
+    } else {
+        Box::new(0..values.len())
+    };
+    for i in order {
+        let Some((t, c)) = values.get(i) else {
+            continue;
+        };
         let Some(v) = c.as_f64() else { continue };
         if let Some((pt, pv)) = prev {
-            let dt = (t - pt) as f64;
+            let dt = t.abs_diff(pt) as f64;
             let r = match name {
                 "difference" => Some(match (c, &values.get(i).map(|x| &x.1)) {
                     (Cell::Int(_), _) => Cell::Int((v - pv) as i64),
@@ -490,9 +504,32 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
             interval = Some((*interval_ns, offset_ns.rem_euclid(*interval_ns)));
         }
     }
+    // `*` expands to the fields and tags of every measurement selected, so
+    // each series has the same columns (InfluxDB's union).
+    let mut union = Wildcard::default();
+    if s.fields.iter().any(|f| has_wildcard(&f.expr)) {
+        for m in &measurements {
+            for (f, t) in fields_of(ctx, &db, m) {
+                if !union.fields.iter().any(|(g, _)| *g == f) {
+                    union.fields.push((f, t));
+                }
+            }
+            for t in tag_keys_of(ctx, &db, m) {
+                if !union.tags.contains(&t) {
+                    union.tags.push(t);
+                }
+            }
+        }
+        union.fields.sort();
+        union.tags.sort();
+    }
     let mut out = Vec::new();
     for m in &measurements {
-        out.extend(select_measurement(ctx, &db, m, s, interval)?);
+        out.extend(select_measurement(ctx, &db, m, s, interval, &union)?);
+    }
+    // ORDER BY time DESC orders the series from the last too, as InfluxDB.
+    if s.order_desc {
+        out.reverse();
     }
     let off = s.soffset.unwrap_or(0) as usize;
     let lim = s
@@ -502,12 +539,28 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
     Ok(out.into_iter().skip(off).take(lim).collect())
 }
 
+/// What `*` stands for: fields (with types) and tag keys, sorted.
+#[derive(Default)]
+struct Wildcard {
+    fields: Vec<(String, FieldType)>,
+    tags: Vec<String>,
+}
+
+fn has_wildcard(e: &Expr) -> bool {
+    match e {
+        Expr::Wildcard => true,
+        Expr::Call { args, .. } => matches!(args.first(), Some(Expr::Wildcard)),
+        _ => false,
+    }
+}
+
 fn select_measurement(
     ctx: &Ctx<'_>,
     db: &str,
     m: &str,
     s: &Select,
     interval: Option<(i64, i64)>,
+    wildcard: &Wildcard,
 ) -> Result<Vec<Series>, String> {
     let all_fields = fields_of(ctx, db, m);
     if all_fields.is_empty() {
@@ -529,7 +582,7 @@ fn select_measurement(
     }
     group_by.sort();
     group_by.dedup();
-    let fields = expand(&s.fields, &all_fields, &tags, &group_by);
+    let fields = expand(&s.fields, &wildcard.fields, &wildcard.tags, &group_by);
     let field_names: Vec<&str> = all_fields.iter().map(|(f, _)| f.as_str()).collect();
     let is_tag = |name: &str, kind: Option<VarKind>| match kind {
         Some(VarKind::Tag) => true,
@@ -582,21 +635,53 @@ fn select_measurement(
         if interval.is_some() {
             return Err("GROUP BY time() requires an aggregate function (mean, max, ...); derivative() needs one inside it too".into());
         }
-        if !raw_vars {
+        if fields.is_empty() {
             return Err("at least 1 non-time field must be queried".into());
+        }
+        if !raw_vars {
+            // Only tags, or names this measurement lacks: nothing to
+            // return (InfluxDB answers an empty result).
+            return Ok(Vec::new());
         }
         return raw_select(
             ctx, db, m, s, &fields, &columns, &group_by, &split, range, tag_expr, &trans, &is_tag,
         );
     }
-    if raw_vars {
+    // One selector with plain fields or tags beside it (`SELECT max(v), host`):
+    // InfluxDB's auxiliary fields, read from the selected point's row.
+    let aux = aggs.len() == 1
+        && trans.is_empty()
+        && aggs
+            .first()
+            .is_some_and(|a| SELECTORS.contains(&a.func.as_str()))
+        && fields.iter().any(|f| matches!(f.expr, Expr::Var { .. }))
+        && fields
+            .iter()
+            .all(|f| matches!(f.expr, Expr::Var { .. } | Expr::Call { .. }));
+    if raw_vars && !aux {
         return Err("mixing aggregate and non-aggregate queries is not supported".into());
     }
     // GROUP BY time without an upper bound stops at now().
     if interval.is_some() && range.end == i64::MAX {
         range.end = ctx.now;
     }
-    let core = split.rows.is_empty() && aggs.iter().all(|a| CORE_AGGS.contains(&a.func.as_str()));
+    // derivative(mean(x)) and the like over GROUP BY time: the range grows by
+    // one interval (back, or forward for ORDER BY time DESC) so the first
+    // window reported has a predecessor, as in InfluxDB. The extra window
+    // itself yields no row: it has nothing to be compared with.
+    if let Some((iv, _)) = interval
+        && !trans.is_empty()
+    {
+        if s.order_desc {
+            range.end = range.end.saturating_add(iv);
+        } else if range.bounded_below() {
+            range.start = range.start.saturating_sub(iv);
+        }
+    }
+    let core =
+        !aux && split.rows.is_empty() && aggs.iter().all(|a| CORE_AGGS.contains(&a.func.as_str()));
+    // With `aux`: group → window → the selected point's series tags and row.
+    let mut aux_rows: AuxRows = BTreeMap::new();
     // group → window → aggregate key → value
     let mut groups: AggRows = BTreeMap::new();
     let cap = ctx.engine.config().max_query_points as usize;
@@ -638,6 +723,15 @@ fn select_measurement(
     } else {
         // Raw points of the fields needed, rows filtered here.
         let mut needed: Vec<String> = aggs.iter().map(|a| a.field.clone()).collect();
+        if aux {
+            for f in &fields {
+                if let Expr::Var { name, kind } = &f.expr
+                    && !is_tag(name, *kind)
+                {
+                    needed.push(name.clone());
+                }
+            }
+        }
         for c in &split.rows {
             walk(c, 0, &mut |e| {
                 if let Expr::Var { name, kind } = e
@@ -661,7 +755,9 @@ fn select_measurement(
         )]
         let mut lists: BTreeMap<Tags, BTreeMap<i64, HashMap<&str, Vec<(i64, Value)>>>> =
             BTreeMap::new();
-        for (tags_of, series_rows) in &rows {
+        // With `aux`: the selector's candidate points (time, value, series).
+        let mut cands: Candidates = BTreeMap::new();
+        for (si, (tags_of, series_rows)) in rows.iter().enumerate() {
             let group: Vec<(String, String)> = group_by
                 .iter()
                 .map(|k| {
@@ -709,10 +805,21 @@ fn select_measurement(
                         slot.entry(*f).or_default().push((*t, *v));
                     }
                 }
+                if aux
+                    && let Some(a) = aggs.first()
+                    && let Some(v) = vals.get(&a.field)
+                {
+                    cands
+                        .entry(group.clone())
+                        .or_default()
+                        .entry(w)
+                        .or_default()
+                        .push((*t, *v, si));
+                }
             }
         }
         for (g, ws) in lists {
-            let gg = groups.entry(g).or_default();
+            let gg = groups.entry(g.clone()).or_default();
             for (w, per_field) in ws {
                 let slot = gg.entry(w).or_insert_with(|| vec![None; aggs.len()]);
                 for (a, out) in aggs.iter().zip(slot.iter_mut()) {
@@ -721,6 +828,21 @@ fn select_measurement(
                     if !pts.is_empty() {
                         *out = Some(from_values(a, &pts));
                     }
+                }
+                // The row of the point the selector picked (the same time
+                // and value; the first such series on a tie).
+                if let (Some(Some(o)), Some(cs)) =
+                    (slot.first(), cands.get(&g).and_then(|c| c.get(&w)))
+                    && let Some(&(t, _, si)) = cs
+                        .iter()
+                        .find(|c| Some(c.0) == o.time && value_cell(c.1) == o.value)
+                    && let Some((tags_of, series_rows)) = rows.get(si)
+                    && let Some(vals) = series_rows.get(&t)
+                {
+                    aux_rows
+                        .entry(g.clone())
+                        .or_default()
+                        .insert(w, (tags_of.clone(), vals.clone()));
                 }
             }
         }
@@ -754,7 +876,7 @@ fn select_measurement(
     };
     let lone_selector = interval.is_none()
         && aggs.len() == 1
-        && fields.len() == 1
+        && (fields.len() == 1 || aux)
         && aggs
             .first()
             .is_some_and(|a| SELECTORS.contains(&a.func.as_str()));
@@ -762,6 +884,7 @@ fn select_measurement(
     let unit_default = interval.map_or(1_000_000_000, |i| i.0);
     let mut out = Vec::new();
     for (g, ws) in groups {
+        let aux_g = aux_rows.get(&g);
         // Base rows: per window, every aggregate (missing windows per fill).
         let mut times: Vec<i64> = Vec::new();
         let mut vals: Vec<Vec<Option<Out>>> = Vec::new();
@@ -814,7 +937,7 @@ fn select_measurement(
                     (w, args.first().map_or(Cell::Null, |a| eval(a, &res, 0)))
                 })
                 .collect();
-            trans_vals.push(apply_transform(name, unit, &inner));
+            trans_vals.push(apply_transform(name, unit, &inner, s.order_desc));
         }
         let mut rows: Vec<Vec<Cell>> = Vec::new();
         for (i, (v, &w)) in vals.iter().zip(&times).enumerate() {
@@ -827,6 +950,17 @@ fn select_measurement(
                             .cloned()
                             .unwrap_or(Cell::Null),
                     );
+                }
+                if aux && let Expr::Var { name, kind } = e {
+                    let row = aux_g.and_then(|a| a.get(&w));
+                    return Some(match row {
+                        Some((tags_of, _)) if is_tag(name, *kind) => tags_of
+                            .iter()
+                            .find(|(k, _)| k == name)
+                            .map_or(Cell::Null, |(_, v)| Cell::Str(v.clone())),
+                        Some((_, vals)) => vals.get(name).map_or(Cell::Null, |v| value_cell(*v)),
+                        None => Cell::Null,
+                    });
                 }
                 agg_lookup(e, &aggs, v)
             };
@@ -888,10 +1022,20 @@ fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
     )
 }
 
-/// fill(previous | linear | <number>) on missing aggregate values.
+/// fill(previous | linear | <number>) on missing aggregate values, and
+/// fill(null)'s 0 for `count`.
 fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [Vec<Option<Out>>]) {
     for (k, a) in aggs.iter().enumerate() {
         match fill {
+            // As InfluxDB: an empty window counts 0, not null.
+            Fill::Null if a.func == "count" => {
+                for slot in vals.iter_mut().filter_map(|v| v.get_mut(k)) {
+                    slot.get_or_insert(Out {
+                        value: Cell::Int(0),
+                        time: None,
+                    });
+                }
+            }
             Fill::Null | Fill::None => {}
             Fill::Number(n) => {
                 for slot in vals.iter_mut().filter_map(|v| v.get_mut(k)) {
@@ -1157,7 +1301,7 @@ fn raw_select(
                         .iter()
                         .map(|(t, _, c)| (*t, c.get(k).cloned().unwrap_or(Cell::Null)))
                         .collect();
-                    apply_transform(name, unit, &inner)
+                    apply_transform(name, unit, &inner, s.order_desc)
                 })
                 .collect();
             let mut out = Vec::new();
