@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing PulsarDB needs, idempotently:
-# rustup targets, rustfmt/clippy, and Debian packages (cross linkers, QEMU).
+# rustup targets, rustfmt/clippy, and Debian packages (cross linkers, QEMU,
+# InfluxDB 1.x: the reference the InfluxQL differential test compares with).
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 
 TARGETS="thumbv7em-none-eabihf thumbv7m-none-eabi armv7-unknown-linux-gnueabihf aarch64-unknown-linux-gnu aarch64-unknown-linux-musl"
-DEBS="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user qemu-system-arm binutils-arm-none-eabi curl jq python3-venv"
+DEBS="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user qemu-system-arm binutils-arm-none-eabi curl jq python3-venv influxdb"
 
 log() { echo "[setup] $*" >&2; }
 
