@@ -590,6 +590,15 @@ net,host=a rx=7i 60
             {"name": "cpu", "tags": {"host": "a"}, "columns": ["time", "last"], "values": [[300, 4]]},
         ]),
     );
+    // Running transforms.
+    check(
+        "SELECT cumulative_sum(n) FROM cpu WHERE host = 'a'",
+        json!([{"name": "cpu", "columns": ["time", "cumulative_sum"], "values": [[60, 10], [120, 60], [300, 100]]}]),
+    );
+    check(
+        "SELECT moving_average(v, 2), non_negative_difference(v) FROM cpu WHERE host = 'a'",
+        json!([{"name": "cpu", "columns": ["time", "moving_average", "non_negative_difference"], "values": [[120, 3, 4], [300, 4.5, null]]}]),
+    );
     // A selector carries the selected point's tags and fields.
     check(
         "SELECT max(v), host, n FROM cpu",

@@ -48,7 +48,16 @@ const RAW_AGGS: [&str; 3] = ["median", "percentile", "stddev"];
 /// Selectors: alone and without GROUP BY time they report their point's time.
 const SELECTORS: [&str; 5] = ["first", "last", "min", "max", "percentile"];
 /// Transforms over consecutive values.
-const TRANSFORMS: [&str; 3] = ["derivative", "non_negative_derivative", "difference"];
+const TRANSFORMS: [&str; 6] = [
+    "derivative",
+    "non_negative_derivative",
+    "difference",
+    "non_negative_difference",
+    "cumulative_sum",
+    "moving_average",
+];
+/// Transforms whose second argument is a unit of time.
+const WITH_UNIT: [&str; 2] = ["derivative", "non_negative_derivative"];
 /// Windows one series may produce.
 const MAX_WINDOWS: i64 = 1_000_000;
 
@@ -336,16 +345,29 @@ fn transforms(fields: &[Field]) -> Result<Vec<Expr>, String> {
             if let Expr::Call { name, args } = e
                 && TRANSFORMS.contains(&name.as_str())
             {
-                if args.is_empty() || args.len() > 2 {
+                if name == "moving_average" {
+                    if args.len() != 2 || !matches!(args.get(1), Some(Expr::Integer(n)) if *n > 1) {
+                        return Err(
+                            "moving_average() takes a field or an aggregate and a number of points greater than 1: moving_average(mean(value), 3)"
+                                .into(),
+                        );
+                    }
+                } else if WITH_UNIT.contains(&name.as_str()) {
+                    if args.is_empty() || args.len() > 2 {
+                        return Err(format!(
+                            "{name}() takes a field or an aggregate, and optionally a unit: {name}(mean(value), 1s)"
+                        ));
+                    }
+                    if let Some(u) = args.get(1)
+                        && !matches!(u, Expr::Duration(d) if *d > 0)
+                    {
+                        return Err(format!(
+                            "the unit of {name}() must be a positive duration, like 1s"
+                        ));
+                    }
+                } else if args.len() != 1 {
                     return Err(format!(
-                        "{name}() takes a field or an aggregate, and optionally a unit: {name}(mean(value), 1s)"
-                    ));
-                }
-                if let Some(u) = args.get(1)
-                    && !matches!(u, Expr::Duration(d) if *d > 0)
-                {
-                    return Err(format!(
-                        "the unit of {name}() must be a positive duration, like 1s"
+                        "{name}() takes one argument, a field or an aggregate: {name}(mean(value))"
                     ));
                 }
                 if !out.contains(e) {
@@ -364,9 +386,28 @@ fn transforms(fields: &[Field]) -> Result<Vec<Expr>, String> {
 /// `values` are in time order; with `descending` (ORDER BY time DESC) the
 /// transform runs from the last point back, as InfluxDB's does: each value
 /// minus the one after it, over the time between them.
-fn apply_transform(name: &str, unit: f64, values: &[(i64, Cell)], descending: bool) -> Vec<Cell> {
+fn apply_transform(
+    name: &str,
+    arg: Option<&Expr>,
+    default_unit: f64,
+    values: &[(i64, Cell)],
+    descending: bool,
+) -> Vec<Cell> {
+    let unit = match arg {
+        Some(Expr::Duration(d)) => *d as f64,
+        _ => default_unit,
+    };
+    let points = match arg {
+        Some(Expr::Integer(n)) => usize::try_from(*n).unwrap_or(1).max(1),
+        _ => 1,
+    };
     let mut out = vec![Cell::Null; values.len()];
     let mut prev: Option<(i64, f64)> = None;
+    // cumulative_sum: exact (wrapping, as InfluxDB) for integers.
+    let (mut sum_i, mut sum_f) = (0i64, 0.0f64);
+    // moving_average: the last `points` values and their running sum.
+    let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+    let mut recent_sum = 0.0f64;
     let order: Box<dyn Iterator<Item = usize>> = if descending {
         Box::new((0..values.len()).rev())
     } else {
@@ -377,22 +418,49 @@ fn apply_transform(name: &str, unit: f64, values: &[(i64, Cell)], descending: bo
             continue;
         };
         let Some(v) = c.as_f64() else { continue };
-        if let Some((pt, pv)) = prev {
-            let dt = t.abs_diff(pt) as f64;
-            let r = match name {
-                "difference" => Some(match (c, &values.get(i).map(|x| &x.1)) {
-                    (Cell::Int(_), _) => Cell::Int((v - pv) as i64),
-                    _ => Cell::Float(v - pv),
-                }),
-                _ if dt > 0.0 => {
-                    let d = (v - pv) / (dt / unit);
-                    (name != "non_negative_derivative" || d >= 0.0).then_some(Cell::Float(d))
+        let r = match name {
+            "cumulative_sum" => Some(match c {
+                Cell::Int(x) => {
+                    sum_i = sum_i.wrapping_add(*x);
+                    Cell::Int(sum_i)
                 }
-                _ => None,
-            };
-            if let (Some(r), Some(slot)) = (r, out.get_mut(i)) {
-                *slot = r;
+                _ => {
+                    sum_f += v;
+                    Cell::Float(sum_f)
+                }
+            }),
+            "moving_average" => {
+                if recent.len() == points {
+                    recent_sum -= recent.pop_front().unwrap_or(0.0);
+                }
+                recent.push_back(v);
+                recent_sum += v;
+                (recent.len() == points).then(|| Cell::Float(recent_sum / points as f64))
             }
+            _ => match prev {
+                Some((pt, pv)) => {
+                    let dt = t.abs_diff(pt) as f64;
+                    match name {
+                        "difference" | "non_negative_difference" => {
+                            let d = match c {
+                                Cell::Int(_) => Cell::Int((v - pv) as i64),
+                                _ => Cell::Float(v - pv),
+                            };
+                            (name == "difference" || v >= pv).then_some(d)
+                        }
+                        _ if dt > 0.0 => {
+                            let d = (v - pv) / (dt / unit);
+                            (name != "non_negative_derivative" || d >= 0.0)
+                                .then_some(Cell::Float(d))
+                        }
+                        _ => None,
+                    }
+                }
+                None => None,
+            },
+        };
+        if let (Some(r), Some(slot)) = (r, out.get_mut(i)) {
+            *slot = r;
         }
         prev = Some((*t, v));
     }
@@ -668,7 +736,8 @@ fn select_measurement(
     // derivative(mean(x)) and the like over GROUP BY time: the range grows by
     // one interval (back, or forward for ORDER BY time DESC) so the first
     // window reported has a predecessor, as in InfluxDB. The extra window
-    // itself yields no row: it has nothing to be compared with.
+    // itself is not reported.
+    let asked = range;
     if let Some((iv, _)) = interval
         && !trans.is_empty()
     {
@@ -925,10 +994,6 @@ fn select_measurement(
             let Expr::Call { name, args } = t else {
                 continue;
             };
-            let unit = match args.get(1) {
-                Some(Expr::Duration(d)) => *d as f64,
-                _ => unit_default as f64,
-            };
             let inner: Vec<(i64, Cell)> = vals
                 .iter()
                 .zip(&times)
@@ -937,7 +1002,13 @@ fn select_measurement(
                     (w, args.first().map_or(Cell::Null, |a| eval(a, &res, 0)))
                 })
                 .collect();
-            trans_vals.push(apply_transform(name, unit, &inner, s.order_desc));
+            trans_vals.push(apply_transform(
+                name,
+                args.get(1),
+                unit_default as f64,
+                &inner,
+                s.order_desc,
+            ));
         }
         let mut rows: Vec<Vec<Cell>> = Vec::new();
         for (i, (v, &w)) in vals.iter().zip(&times).enumerate() {
@@ -964,6 +1035,13 @@ fn select_measurement(
                 }
                 agg_lookup(e, &aggs, v)
             };
+            if let Some((iv, off)) = interval
+                && !trans.is_empty()
+                && ((asked.bounded_below() && w < window_start(asked.start, iv, off))
+                    || w > window_start(asked.end, iv, off))
+            {
+                continue;
+            }
             let cells: Vec<Cell> = fields.iter().map(|f| eval(&f.expr, &res, 0)).collect();
             if !trans.is_empty()
                 && trans_vals
@@ -1293,15 +1371,11 @@ fn raw_select(
                     let Expr::Call { name, args } = tr else {
                         return Vec::new();
                     };
-                    let unit = match args.get(1) {
-                        Some(Expr::Duration(d)) => *d as f64,
-                        _ => 1e9,
-                    };
                     let inner: Vec<(i64, Cell)> = rows
                         .iter()
                         .map(|(t, _, c)| (*t, c.get(k).cloned().unwrap_or(Cell::Null)))
                         .collect();
-                    apply_transform(name, unit, &inner, s.order_desc)
+                    apply_transform(name, args.get(1), 1e9, &inner, s.order_desc)
                 })
                 .collect();
             let mut out = Vec::new();
