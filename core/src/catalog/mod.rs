@@ -21,6 +21,7 @@ mod expr;
 mod interner;
 pub mod segment;
 
+use crate::lineproto::escape_name_into;
 use crate::map::{Index, Map};
 use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
@@ -669,12 +670,12 @@ impl Catalog {
     pub fn tagset_key(&self, idx: u32) -> String {
         let mut s = String::new();
         if let Some(t) = self.tagsets.get(idx as usize) {
-            push_escaped(&mut s, self.strings.resolve(t.measurement), b", ");
+            escape_name_into(&mut s, self.strings.resolve(t.measurement), true);
             for &(k, v) in t.tags.iter() {
                 s.push(',');
-                push_escaped(&mut s, self.strings.resolve(k), b",= ");
+                escape_name_into(&mut s, self.strings.resolve(k), false);
                 s.push('=');
-                push_escaped(&mut s, self.strings.resolve(v), b",= ");
+                escape_name_into(&mut s, self.strings.resolve(v), false);
             }
         }
         s
@@ -791,16 +792,5 @@ impl<'a> SeriesView<'a> {
     /// Field name.
     pub fn field(&self) -> &'a str {
         self.cat.strings.resolve(self.meta.field)
-    }
-}
-
-/// Appends `name` with a backslash before each of `special`: line protocol's
-/// escaping, as series keys are written.
-fn push_escaped(out: &mut String, name: &str, special: &[u8]) {
-    for c in name.chars() {
-        if c.is_ascii() && special.contains(&(c as u8)) {
-            out.push('\\');
-        }
-        out.push(c);
     }
 }

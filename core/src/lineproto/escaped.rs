@@ -33,6 +33,24 @@ impl Rule {
     }
 }
 
+/// Appends `name` escaped for its place in a line, the inverse of
+/// unescaping: a measurement's `,` and space, or (`measurement` false) a tag
+/// key's, tag value's or field key's `,`, `=` and space get a backslash. As
+/// InfluxDB writes series keys, a backslash itself is left as it is.
+pub fn escape_name_into(out: &mut String, name: &str, measurement: bool) {
+    let rule = if measurement {
+        Rule::Measurement
+    } else {
+        Rule::Key
+    };
+    for c in name.chars() {
+        if c.is_ascii() && rule.escapes(c as u8) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
 /// A measurement name, tag key or value, field key or string value: a slice
 /// of the input, escapes and all. Comparing and unescaping cost nothing for
 /// the common text without escape sequences.

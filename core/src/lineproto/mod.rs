@@ -72,7 +72,7 @@ mod stream;
 pub use error::{
     ErrorKind, FieldType, Found, ParseError, SNIPPET_MAX_BYTES, Snippet, StreamError, Token,
 };
-pub use escaped::{Escaped, Unescape};
+pub use escaped::{Escaped, Unescape, escape_name_into};
 pub use line::{FieldValue, Line};
 pub use lines::Lines;
 pub use precision::{Limits, Precision};

@@ -581,3 +581,30 @@ fn random_bytes_never_panic() {
     }
     assert_eq!(runs, 2000);
 }
+
+#[test]
+fn escaped_names_parse_back_to_themselves() {
+    let names = ["plain", "a b", "a,b", "a=b", " ,= ", "C:\\dir", "ünï code"];
+    let mut checked = 0;
+    for m in names {
+        for k in names {
+            for v in names {
+                let mut text = String::new();
+                escape_name_into(&mut text, m, true);
+                text.push(',');
+                escape_name_into(&mut text, k, false);
+                text.push('=');
+                escape_name_into(&mut text, v, false);
+                text.push_str(" f=1 1");
+                let mut lines = Lines::new(text.as_bytes(), Precision::Seconds);
+                let mut line = Line::new();
+                assert_eq!(lines.next_into(&mut line), Some(Ok(())), "{text}");
+                assert_eq!(line.measurement.to_str(), m, "{text}");
+                let (pk, pv) = line.tags.first().expect("one tag");
+                assert_eq!((pk.to_str(), pv.to_str()), (k.into(), v.into()), "{text}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 7 * 7 * 7);
+}
