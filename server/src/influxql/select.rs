@@ -408,12 +408,8 @@ fn apply_transform(
     // moving_average: the last `points` values and their running sum.
     let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
     let mut recent_sum = 0.0f64;
-    let order: Box<dyn Iterator<Item = usize>> = if descending {
-        Box::new((0..values.len()).rev())
-    } else {
-        Box::new(0..values.len())
-    };
-    for i in order {
+    let n = values.len();
+    for i in (0..n).map(|k| if descending { n - 1 - k } else { k }) {
         let Some((t, c)) = values.get(i) else {
             continue;
         };
@@ -951,6 +947,19 @@ fn select_measurement(
             .is_some_and(|a| SELECTORS.contains(&a.func.as_str()));
     let fill = s.fill.clone().unwrap_or(Fill::Null);
     let unit_default = interval.map_or(1_000_000_000, |i| i.0);
+    // The windows of the range asked for (the extra one read for transforms
+    // is not reported).
+    let reported = match interval {
+        Some((iv, off)) if !trans.is_empty() => (
+            if asked.bounded_below() {
+                window_start(asked.start, iv, off)
+            } else {
+                i64::MIN
+            },
+            window_start(asked.end, iv, off),
+        ),
+        _ => (i64::MIN, i64::MAX),
+    };
     let mut out = Vec::new();
     for (g, ws) in groups {
         let aux_g = aux_rows.get(&g);
@@ -1035,11 +1044,7 @@ fn select_measurement(
                 }
                 agg_lookup(e, &aggs, v)
             };
-            if let Some((iv, off)) = interval
-                && !trans.is_empty()
-                && ((asked.bounded_below() && w < window_start(asked.start, iv, off))
-                    || w > window_start(asked.end, iv, off))
-            {
+            if w < reported.0 || w > reported.1 {
                 continue;
             }
             let cells: Vec<Cell> = fields.iter().map(|f| eval(&f.expr, &res, 0)).collect();
