@@ -186,6 +186,29 @@ impl Server {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}; log:\n{}", self.log_text()))
     }
 
+    /// Runs `python` on `script` (in `tests/compat/`) with `args`, against
+    /// this server; prints its output and fails the test, with the server's
+    /// log, unless it exits 0.
+    pub fn run_compat_script(&self, python: &Path, script: &str, args: &[String]) {
+        let out = Command::new(python)
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("compat")
+                    .join(script),
+            )
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        println!("{stdout}");
+        assert!(
+            out.status.success(),
+            "{script} failed:\n{stdout}\n{}\nserver log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log_text()
+        );
+    }
+
     /// POST line protocol to /write.
     pub fn write_lp(&self, query: &str, body: &str) -> Resp {
         self.req("POST", &format!("/write?{query}"), &[], body.as_bytes())

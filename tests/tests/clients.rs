@@ -44,18 +44,9 @@ fn python_influxdb_clients_work_unchanged() {
     );
     let dir = TempDir::new("clients");
     let s = Server::start(&dir.0, None);
-    let out = Command::new(&python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/clients.py"))
-        .arg("127.0.0.1")
-        .arg(s.addr.port().to_string())
-        .output()
-        .expect("run clients.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "clients.py failed:\n{stdout}\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        s.log_text()
+    s.run_compat_script(
+        &python,
+        "clients.py",
+        &["127.0.0.1".to_string(), s.addr.port().to_string()],
     );
 }

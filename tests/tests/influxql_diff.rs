@@ -76,18 +76,12 @@ fn influxql_answers_match_influxdb() {
     let (_influxd, influx_port) = Influxd::start(&dir.0);
     let pdb_dir = dir.0.join("pulsardb");
     let s = Server::start(&pdb_dir, None);
-    let out = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/influxql_diff.py"))
-        .arg(format!("http://127.0.0.1:{influx_port}"))
-        .arg(format!("http://{}", s.addr))
-        .output()
-        .expect("python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "answers differ from InfluxDB's:\n{stdout}\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        s.log_text()
+    s.run_compat_script(
+        Path::new("python3"),
+        "influxql_diff.py",
+        &[
+            format!("http://127.0.0.1:{influx_port}"),
+            format!("http://{}", s.addr),
+        ],
     );
 }

@@ -473,13 +473,7 @@ mod tests {
 
     #[test]
     fn floats_round_trip_bit_for_bit() {
-        let mut r = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = || {
-            r ^= r << 13;
-            r ^= r >> 7;
-            r ^= r << 17;
-            r
-        };
+        let mut rng = crate::codec::testutil::Rng::new(0x9E37_79B9_7F4A_7C15_u64);
         let mut v: Vec<f64> = vec![
             0.0,
             -0.0,
@@ -501,7 +495,7 @@ mod tests {
             (1u64 << 60) as f64,
         ];
         for _ in 0..20_000 {
-            let x = next();
+            let x = rng.next();
             v.push(f64::from_bits(x));
             v.push((x % 100_000) as f64 / 100.0 - 400.0);
             v.push((x % 1_000_000_007) as f64 / 1e6);
@@ -512,13 +506,7 @@ mod tests {
 
     #[test]
     fn timestamps_round_trip_in_every_unit_and_at_the_extremes() {
-        let mut r = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = || {
-            r ^= r << 13;
-            r ^= r >> 7;
-            r ^= r << 17;
-            r
-        };
+        let mut rng = crate::codec::testutil::Rng::new(0x2545_F491_4F6C_DD1D_u64);
         let mut ts: Vec<i64> = vec![
             0,
             i64::MIN,
@@ -538,7 +526,7 @@ mod tests {
             i64::MAX - 999,
         ];
         for _ in 0..20_000 {
-            let x = next();
+            let x = rng.next();
             let unit = [1, 1_000, 1_000_000, 1_000_000_000][(x % 4) as usize];
             ts.push(match (x >> 2) % 4 {
                 0 => x as i64,
