@@ -270,6 +270,22 @@ QUERIES = [
     f"SELECT non_negative_difference(max(rx)) FROM net WHERE {W} GROUP BY time(5m)",
     f"SELECT cumulative_sum(usage_user) FROM cpu WHERE host = 'b' AND {W} ORDER BY time DESC LIMIT 3",
     f"SELECT mean(usage_user) FROM cpu WHERE {W} GROUP BY time(10m) LIMIT 2 SLIMIT 1",
+    # mode (inputs without ties: see KNOWN), integral, elapsed
+    f"SELECT mode(usage_user) FROM cpu WHERE {W} GROUP BY host",
+    f"SELECT mode(ok) FROM mem WHERE {W} GROUP BY time(20m), host",
+    f"SELECT mode(ok), mean(used) FROM mem WHERE {W} GROUP BY host",
+    f"SELECT integral(usage_user) FROM cpu WHERE host = 'a' AND {W}",
+    f"SELECT integral(usage_user, 1m) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(10m)",
+    f"SELECT integral(value) FROM temp WHERE {W} GROUP BY time(7m)",
+    f"SELECT integral(usage_user, 1h) FROM cpu WHERE host = 'c' AND {W} GROUP BY time(5m)",
+    f"SELECT integral(usage_user, 1h) FROM cpu WHERE host = 'c' AND {W} GROUP BY time(20m, 7m) fill(0)",
+    f"SELECT integral(tx, 1m) FROM net WHERE {W} GROUP BY time(13m)",
+    f"SELECT integral(value) FROM temp WHERE time >= {T0}s AND time <= {T0 + 37 * 20}s GROUP BY time(37s)",
+    f"SELECT elapsed(usage_user) FROM cpu WHERE host = 'a' AND {W} LIMIT 3",
+    f"SELECT elapsed(value, 1s) FROM temp WHERE {W} LIMIT 5",
+    f"SELECT elapsed(ok, 1m) FROM mem WHERE host = 'a' AND {W} LIMIT 4",
+    f"SELECT elapsed(usage_user, 1m) FROM cpu WHERE host = 'c' AND {W} ORDER BY time DESC LIMIT 3",
+    f"SELECT elapsed(mean(usage_user), 1m) FROM cpu WHERE {W} GROUP BY time(10m)",
 ]
 
 # Differences kept on purpose, with the reason; they must still run without error.
@@ -277,6 +293,17 @@ KNOWN = {
     "SHOW DATABASES": "PulsarDB also lists its default database for JSON writes",
     "SELECT sum(big), max(big), min(big), mean(big) FROM old":
         "a sum of integers beyond 64 bits saturates in PulsarDB; InfluxDB wraps around",
+    f"SELECT mode(procs) FROM cpu WHERE {W} GROUP BY host":
+        "a tie for the most frequent value: PulsarDB returns the value seen first, as InfluxDB's "
+        "documentation says; InfluxDB 1.6 returns whichever its unstable sort leaves ahead",
+    f"SELECT integral(usage_user, 1m) FROM cpu WHERE {W} GROUP BY time(10m), host":
+        "InfluxDB 1.6 reports the last window of each group after all groups, as extra series",
+    f"SELECT integral(rx) FROM net WHERE {W}":
+        "without GROUP BY time PulsarDB reports time 0 for integral(), as InfluxDB 1.6 does for "
+        "float fields; for integer fields InfluxDB reports the start of the range",
+    f"SELECT integral(rx) FROM net WHERE {W} GROUP BY time(13m)":
+        "integer fields: past a window's end InfluxDB 1.6 integrates from the interpolated value "
+        "instead of the next point's (its IntegerIntegralReducer reuses the variable)",
 }
 TIES = {q for q in QUERIES if "LIMIT 6" in q or "FROM mem, net WHERE" in q}
 

@@ -624,6 +624,23 @@ net,host=a rx=7i 60
         "SHOW SERIES FROM \"disk io\"",
         json!([{"columns": ["key"], "values": [["disk\\ io,dev=x"]]}]),
     );
+    // integral(): trapezoids, (1+5)/2·60 + (5+4)/2·180; time 0 without
+    // GROUP BY time.
+    check(
+        "SELECT integral(v) FROM cpu WHERE host = 'a' AND time >= 0s",
+        json!([{"name": "cpu", "columns": ["time", "integral"], "values": [[0, 990]]}]),
+    );
+    // mode(): every value once, so the earliest wins (1 and 3 share the
+    // earliest time: the smaller first).
+    check(
+        "SELECT mode(v), mode(n) FROM cpu WHERE host = 'b' OR host = 'a'",
+        json!([{"name": "cpu", "columns": ["time", "mode", "mode_1"], "values": [[0, 1, 10]]}]),
+    );
+    // elapsed(): time since the point before, in whole units.
+    check(
+        "SELECT elapsed(v, 1m) FROM cpu WHERE host = 'a'",
+        json!([{"name": "cpu", "columns": ["time", "elapsed"], "values": [[120, 1], [300, 3]]}]),
+    );
     // A field the measurement lacks: an empty result, not an error.
     let got = q("SELECT nope FROM cpu");
     assert!(got["error"].is_null() && got["series"].is_null(), "{got}");

@@ -5,12 +5,15 @@
 //!   evaluated on rows here.
 //! - Aggregates the core computes in one pass (count, sum, mean, min, max,
 //!   first, last, spread) run as core window queries, which answer whole
-//!   chunks from their statistics. Anything else (median, percentile,
-//!   stddev, or a field condition) reads raw points and aggregates them here,
-//!   within `limits.max_query_points`.
-//! - derivative, non_negative_derivative and difference apply to raw values
-//!   or to the windows of an aggregate (their unit defaults to 1 s for raw
-//!   values and to the GROUP BY interval for windows, as in InfluxDB).
+//!   chunks from their statistics. Anything else (median, mode, percentile,
+//!   stddev, integral, or a field condition) reads raw points and aggregates
+//!   them here, within `limits.max_query_points`. integral() runs across the
+//!   windows of a group, as InfluxDB's streaming reducer does.
+//! - derivative, non_negative_derivative, difference, non_negative_difference,
+//!   cumulative_sum, moving_average and elapsed apply to raw values or to the
+//!   windows of an aggregate (the derivatives' unit defaults to 1 s for raw
+//!   values and to the GROUP BY interval for windows, elapsed's to 1 ns, as
+//!   in InfluxDB).
 //! - Times follow InfluxDB: GROUP BY time buckets are aligned to the epoch
 //!   (plus the offset); an aggregate without GROUP BY time reports the start
 //!   of the time range (0 when unbounded), a lone selector the time of the
@@ -44,12 +47,13 @@ const CORE_AGGS: [&str; 8] = [
     "count", "sum", "mean", "min", "max", "first", "last", "spread",
 ];
 /// Aggregates computed here from raw values.
-const RAW_AGGS: [&str; 3] = ["median", "percentile", "stddev"];
+const RAW_AGGS: [&str; 5] = ["median", "percentile", "stddev", "mode", "integral"];
 /// Selectors: alone and without GROUP BY time they report their point's time.
 const SELECTORS: [&str; 5] = ["first", "last", "min", "max", "percentile"];
 /// Transforms over consecutive values.
-const TRANSFORMS: [&str; 6] = [
+const TRANSFORMS: [&str; 7] = [
     "derivative",
+    "elapsed",
     "non_negative_derivative",
     "difference",
     "non_negative_difference",
@@ -57,7 +61,7 @@ const TRANSFORMS: [&str; 6] = [
     "moving_average",
 ];
 /// Transforms whose second argument is a unit of time.
-const WITH_UNIT: [&str; 2] = ["derivative", "non_negative_derivative"];
+const WITH_UNIT: [&str; 3] = ["derivative", "non_negative_derivative", "elapsed"];
 /// Windows one series may produce.
 const MAX_WINDOWS: i64 = 1_000_000;
 
@@ -127,6 +131,18 @@ fn from_values(agg: &Agg, pts: &[(i64, Value)]) -> Out {
             acc.add(t, v);
         }
         return from_acc(&agg.func, &acc);
+    }
+    match agg.func.as_str() {
+        "mode" => return mode(pts),
+        "integral" => {
+            let unit = agg.arg.unwrap_or(1e9);
+            let v = integrals(&[pts], None, unit).first().copied().flatten();
+            return Out {
+                value: v.map_or(Cell::Null, Cell::Float),
+                time: None,
+            };
+        }
+        _ => {}
     }
     let mut nums: Vec<(f64, i64, Value)> = pts
         .iter()
@@ -198,6 +214,100 @@ fn from_values(agg: &Agg, pts: &[(i64, Value)]) -> Out {
     }
 }
 
+/// Orders two values of one field (numerically, integers exactly).
+fn value_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Integer(x), Value::Integer(y)) => x.cmp(y),
+        (Value::Unsigned(x), Value::Unsigned(y)) => x.cmp(y),
+        (Value::Boolean(x), Value::Boolean(y)) => x.cmp(y),
+        _ => a.as_f64().total_cmp(&b.as_f64()),
+    }
+}
+
+/// mode(): the most frequent value; among equally frequent values, the one
+/// whose first point is the earliest, as InfluxDB's documentation states
+/// (InfluxDB 1.x itself breaks such ties by the order an unstable sort
+/// leaves). Any type, booleans included.
+fn mode(pts: &[(i64, Value)]) -> Out {
+    let mut sorted = pts.to_vec();
+    sorted.sort_by(|a, b| value_order(&a.1, &b.1).then(a.0.cmp(&b.0)));
+    let mut best: Option<(usize, i64, Value)> = None;
+    for run in sorted.chunk_by(|a, b| value_order(&a.1, &b.1).is_eq()) {
+        let Some(&(t, v)) = run.first() else {
+            continue;
+        };
+        if best.is_none_or(|(n, bt, _)| run.len() > n || (run.len() == n && t < bt)) {
+            best = Some((run.len(), t, v));
+        }
+    }
+    Out {
+        value: best.map_or(Cell::Null, |(_, _, v)| value_cell(v)),
+        time: None,
+    }
+}
+
+/// integral() of consecutive windows of one group (points in time order in
+/// each), as InfluxDB's streaming reducer computes it: the trapezoid rule
+/// over consecutive points, in units of `unit` nanoseconds; a point with
+/// the time of the one before replaces it. With GROUP BY time (`interval`),
+/// the segment from a window's last point to the next window's first is
+/// split at the window's end by linear interpolation, each part counting in
+/// its own window. `None` for a window without numeric points.
+fn integrals(
+    windows: &[&[(i64, Value)]],
+    interval: Option<(i64, i64)>,
+    unit: f64,
+) -> Vec<Option<f64>> {
+    let mut out = vec![None; windows.len()];
+    let mut prev: Option<(i64, f64)> = None;
+    // The last window with points.
+    let mut last: Option<usize> = None;
+    for (k, pts) in windows.iter().enumerate() {
+        let mut nums = pts.iter().filter_map(|&(t, v)| match v {
+            Value::Boolean(_) => None,
+            v => Some((t, v.as_f64())),
+        });
+        let Some(first) = nums.next() else {
+            continue;
+        };
+        let mut sum = 0.0;
+        // The crossing segment: its part up to the previous window's end
+        // counts there.
+        if let (Some((iv, off)), Some((pt, pv))) = (interval, prev) {
+            let end = window_start(pt, iv, off).saturating_add(iv);
+            if first.0 > pt && end > pt && end <= first.0 {
+                let frac = (end - pt) as f64 / (first.0 - pt) as f64;
+                let at_end = pv + (first.1 - pv) * frac;
+                if let Some(Some(before)) = last.and_then(|j| out.get_mut(j)) {
+                    *before += 0.5 * (at_end + pv) * ((end - pt) as f64 / unit);
+                }
+                prev = Some((end, at_end));
+            }
+        }
+        for (t, v) in std::iter::once(first).chain(nums) {
+            if let Some((pt, pv)) = prev
+                && pt != t
+            {
+                sum += 0.5 * (v + pv) * ((t - pt) as f64 / unit);
+            }
+            prev = Some((t, v));
+        }
+        if let Some(slot) = out.get_mut(k) {
+            *slot = Some(sum);
+        }
+        last = Some(k);
+    }
+    // The last window holds no area when its last point is at its start:
+    // InfluxDB reports nothing for it.
+    if let (Some((iv, off)), Some((pt, _)), Some(k)) = (interval, prev, last)
+        && window_start(pt, iv, off) == pt
+        && let Some(slot) = out.get_mut(k)
+    {
+        *slot = None;
+    }
+    out
+}
+
 /// Walks an expression (bounded depth).
 fn walk<'e>(
     e: &'e Expr,
@@ -248,10 +358,21 @@ fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
                         "percentile() takes a field and a number: percentile(value, 95)".into(),
                     );
                 }
+                ("integral", Some(Expr::Duration(d))) if *d > 0 => Some(*d as f64),
+                ("integral", Some(_)) => {
+                    return Err(
+                        "the unit of integral() must be a positive duration: integral(value, 1h)"
+                            .into(),
+                    );
+                }
                 (_, Some(_)) => return Err(format!("{name}() takes one argument")),
                 (_, None) => None,
             };
-            if let Some(p) = arg
+            if args.len() > 2 {
+                return Err(format!("{name}() takes at most two arguments"));
+            }
+            if name == "percentile"
+                && let Some(p) = arg
                 && !(0.0..=100.0).contains(&p)
             {
                 return Err("percentile must be between 0 and 100".into());
@@ -395,6 +516,8 @@ fn apply_transform(
 ) -> Vec<Cell> {
     let unit = match arg {
         Some(Expr::Duration(d)) => *d as f64,
+        // elapsed() counts nanoseconds unless told otherwise.
+        _ if name == "elapsed" => 1.0,
         _ => default_unit,
     };
     let points = match arg {
@@ -413,6 +536,18 @@ fn apply_transform(
         let Some((t, c)) = values.get(i) else {
             continue;
         };
+        if name == "elapsed" {
+            // The time since the value before, in whole units; any type.
+            if *c == Cell::Null {
+                continue;
+            }
+            if let (Some((pt, _)), Some(slot)) = (prev, out.get_mut(i)) {
+                let u = (unit as u64).max(1);
+                *slot = Cell::Int(i64::try_from(t.abs_diff(pt) / u).unwrap_or(i64::MAX));
+            }
+            prev = Some((*t, 0.0));
+            continue;
+        }
         let Some(v) = c.as_f64() else { continue };
         let r = match name {
             "cumulative_sum" => Some(match c {
@@ -512,9 +647,7 @@ fn expand(
             {
                 for (fname, ty) in all_fields {
                     if *ty == FieldType::Boolean
-                        && name != "count"
-                        && name != "first"
-                        && name != "last"
+                        && !matches!(name.as_str(), "count" | "first" | "last" | "mode")
                     {
                         continue;
                     }
@@ -883,15 +1016,39 @@ fn select_measurement(
                 }
             }
         }
-        for (g, ws) in lists {
-            let gg = groups.entry(g.clone()).or_default();
-            for (w, per_field) in ws {
-                let slot = gg.entry(w).or_insert_with(|| vec![None; aggs.len()]);
-                for (a, out) in aggs.iter().zip(slot.iter_mut()) {
-                    let mut pts = per_field.get(a.field.as_str()).cloned().unwrap_or_default();
+        for (g, mut ws) in lists {
+            for per_field in ws.values_mut() {
+                for pts in per_field.values_mut() {
                     pts.sort_by_key(|p| p.0);
-                    if !pts.is_empty() {
-                        *out = Some(from_values(a, &pts));
+                }
+            }
+            // integral() over GROUP BY time runs across the windows.
+            let mut across: Vec<Vec<Option<f64>>> = Vec::new();
+            for a in &aggs {
+                if a.func != "integral" || interval.is_none() {
+                    across.push(Vec::new());
+                    continue;
+                }
+                let per: Vec<&[(i64, Value)]> = ws
+                    .values()
+                    .map(|f| f.get(a.field.as_str()).map_or(&[][..], Vec::as_slice))
+                    .collect();
+                across.push(integrals(&per, interval, a.arg.unwrap_or(1e9)));
+            }
+            let gg = groups.entry(g.clone()).or_default();
+            for (wi, (w, per_field)) in ws.into_iter().enumerate() {
+                let slot = gg.entry(w).or_insert_with(|| vec![None; aggs.len()]);
+                for ((a, out), acr) in aggs.iter().zip(slot.iter_mut()).zip(&across) {
+                    let pts = per_field
+                        .get(a.field.as_str())
+                        .map_or(&[][..], Vec::as_slice);
+                    if let Some(v) = acr.get(wi) {
+                        *out = v.map(|v| Out {
+                            value: Cell::Float(v),
+                            time: None,
+                        });
+                    } else if !pts.is_empty() {
+                        *out = Some(from_values(a, pts));
                     }
                 }
                 // The row of the point the selector picked (the same time
@@ -939,6 +1096,7 @@ fn select_measurement(
         }
         None => vec![range.start],
     };
+    let all_integral = aggs.iter().all(|a| a.func == "integral");
     let lone_selector = interval.is_none()
         && aggs.len() == 1
         && (fields.len() == 1 || aux)
@@ -972,7 +1130,9 @@ fn select_measurement(
                     times.push(w);
                     vals.push(v.clone());
                 }
-                None if fill == Fill::None || interval.is_none() => {}
+                // integral() ignores fill(): InfluxDB reports no row for a
+                // window without points.
+                None if fill == Fill::None || interval.is_none() || all_integral => {}
                 None => {
                     times.push(w);
                     vals.push(vec![None; aggs.len()]);
@@ -991,7 +1151,9 @@ fn select_measurement(
             {
                 return t;
             }
-            if interval.is_none() && !range.bounded_below() {
+            // integral() alone and without GROUP BY time reports time 0
+            // whatever the range, as InfluxDB.
+            if interval.is_none() && (!range.bounded_below() || all_integral) {
                 0
             } else {
                 w
@@ -1093,6 +1255,7 @@ fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
     let arg = match args.get(1) {
         Some(Expr::Integer(i)) => Some(*i as f64),
         Some(Expr::Number(n)) => Some(*n),
+        Some(Expr::Duration(d)) => Some(*d as f64),
         _ => None,
     };
     let i = aggs
@@ -1109,6 +1272,9 @@ fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
 /// fill(null)'s 0 for `count`.
 fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [Vec<Option<Out>>]) {
     for (k, a) in aggs.iter().enumerate() {
+        if a.func == "integral" {
+            continue;
+        }
         match fill {
             // As InfluxDB: an empty window counts 0, not null.
             Fill::Null if a.func == "count" => {
@@ -1420,4 +1586,98 @@ fn raw_select(
         });
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(t: i64, v: f64) -> (i64, Value) {
+        (t, Value::Float(v))
+    }
+
+    #[test]
+    fn integral_splits_the_segment_across_a_window_end() {
+        // Windows of 10. The segment 5→15 crosses 10, where the value is
+        // 15: (0+10)/2·5 + (10+15)/2·5 = 87.5 before, (15+20)/2·5 after.
+        let w0 = [f(0, 0.0), f(5, 10.0)];
+        let w1 = [f(15, 20.0)];
+        assert_eq!(
+            integrals(&[&w0, &w1], Some((10, 0)), 1.0),
+            vec![Some(87.5), Some(87.5)]
+        );
+        // Without windows: one trapezoid sum, in units of 5.
+        assert_eq!(
+            integrals(&[&[f(0, 0.0), f(5, 10.0), f(15, 20.0)]], None, 5.0),
+            vec![Some(35.0)]
+        );
+        // An empty window between two is skipped; the segment's part past
+        // the first window's end counts in the next window with points.
+        let got = integrals(&[&w0, &[], &[f(25, 20.0)]], Some((10, 0)), 1.0);
+        assert_eq!(got.get(1), Some(&None));
+        let total: f64 = got.iter().flatten().sum();
+        assert_eq!(total, 25.0 + (10.0 + 20.0) / 2.0 * 20.0);
+    }
+
+    #[test]
+    fn integral_details_as_influxdb() {
+        // The last window's only point at its start: no value for it.
+        let got = integrals(
+            &[&[f(0, 0.0), f(5, 10.0)], &[f(10, 20.0)]],
+            Some((10, 0)),
+            1.0,
+        );
+        assert_eq!(got, vec![Some(100.0), None]);
+        // A point at the time of the one before replaces it.
+        let pts = [f(0, 1.0), f(0, 3.0), f(2, 5.0)];
+        assert_eq!(integrals(&[&pts], None, 1.0), vec![Some(8.0)]);
+        // Booleans hold no area; a lone point holds none either.
+        let bools = [(0, Value::Boolean(true)), (4, Value::Boolean(false))];
+        assert_eq!(integrals(&[&bools], None, 1.0), vec![None]);
+        assert_eq!(integrals(&[&[f(3, 7.0)]], None, 1.0), vec![Some(0.0)]);
+    }
+
+    #[test]
+    fn mode_prefers_the_most_frequent_then_the_earliest() {
+        let pts = [f(1, 2.0), f(2, 9.0), f(3, 9.0), f(4, 2.0), f(5, 3.0)];
+        // 2 and 9 twice each; 2 came first.
+        assert_eq!(mode(&pts).value, Cell::Float(2.0));
+        let pts = [f(1, 9.0), f(2, 2.0), f(3, 9.0), f(4, 2.0)];
+        assert_eq!(mode(&pts).value, Cell::Float(9.0));
+        let ints = [
+            (1, Value::Integer(i64::MAX)),
+            (2, Value::Integer(i64::MAX - 1)),
+            (3, Value::Integer(i64::MAX - 1)),
+        ];
+        // Integers compare exactly (both are the same f64).
+        assert_eq!(mode(&ints).value, Cell::Int(i64::MAX - 1));
+        let bools = [
+            (1, Value::Boolean(false)),
+            (2, Value::Boolean(true)),
+            (3, Value::Boolean(true)),
+        ];
+        assert_eq!(mode(&bools).value, Cell::Bool(true));
+        assert_eq!(mode(&[]).value, Cell::Null);
+    }
+
+    #[test]
+    fn elapsed_counts_whole_units_between_values() {
+        let col = [
+            (0, Cell::Float(1.0)),
+            (90, Cell::Null),
+            (150, Cell::Bool(true)),
+            (400, Cell::Int(2)),
+        ];
+        let got = apply_transform("elapsed", Some(&Expr::Duration(100)), 1e9, &col, false);
+        assert_eq!(
+            got,
+            vec![Cell::Null, Cell::Null, Cell::Int(1), Cell::Int(2)]
+        );
+        // Nanoseconds by default, whatever the window.
+        let got = apply_transform("elapsed", None, 1e9, &col, true);
+        assert_eq!(
+            got,
+            vec![Cell::Int(150), Cell::Null, Cell::Int(250), Cell::Null]
+        );
+    }
 }
