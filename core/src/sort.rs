@@ -6,8 +6,9 @@
 //! used with (about 38 KiB of a firmware image), a heapsort a few hundred
 //! bytes; O(n log n) either way, and the firmware sorts small slices.
 //!
-//! Only unstable sorts: where order among equal keys matters, the key
-//! breaks the tie (a position, an id).
+//! Unstable sorts, where order among equal keys matters the key breaks
+//! the tie (a position, an id); and one stable sort by key, for data that
+//! arrives mostly in order.
 
 use core::cmp::Ordering;
 
@@ -24,6 +25,16 @@ pub fn sort_by<T, F: FnMut(&T, &T) -> Ordering>(v: &mut [T], cmp: F) {
 #[inline]
 pub fn sort_by_key<T, K: Ord, F: FnMut(&T) -> K>(v: &mut [T], mut f: F) {
     sort_by(v, |a, b| f(a).cmp(&f(b)));
+}
+
+/// Sorts `v` by the key `f` gives, keeping the order of equal keys: the
+/// standard library's stable sort, which finds runs already in order and
+/// merges them (near-linear on data that is mostly sorted). Not with
+/// `small-code`, whose callers sort positions with [`sort_by_key`].
+#[cfg(not(feature = "small-code"))]
+#[inline]
+pub fn sort_stable_by_key<T, K: Ord, F: FnMut(&T) -> K>(v: &mut [T], f: F) {
+    v.sort_by_key(f);
 }
 
 /// Sorts `v` (not stable).

@@ -55,23 +55,51 @@ impl SeriesBuf {
         if self.sorted {
             return;
         }
-        let mut order: Vec<u32> = (0..self.ts.len() as u32).collect();
-        // Equal timestamps keep their write order (the position breaks ties).
-        crate::sort::sort_by_key(&mut order, |&i| {
-            (self.ts.get(i as usize).copied().unwrap_or(0), i)
-        });
-        let mut ts = Vec::with_capacity(order.len());
-        let mut vals = Vec::with_capacity(order.len());
-        for (n, &i) in order.iter().enumerate() {
-            let t = self.ts.get(i as usize).copied().unwrap_or(0);
-            let next_same = order
-                .get(n + 1)
-                .is_some_and(|&j| self.ts.get(j as usize).copied() == Some(t));
-            if !next_same {
+        #[cfg(not(feature = "small-code"))]
+        let (ts, vals) = {
+            let mut pts: Vec<(i64, u64)> = self
+                .ts
+                .iter()
+                .copied()
+                .zip(self.vals.iter().copied())
+                .collect();
+            // Stable: points of one timestamp keep their write order. Points
+            // arrive mostly as runs already in order (batches that overtook
+            // one another), which the stable sort finds and merges.
+            crate::sort::sort_stable_by_key(&mut pts, |p| p.0);
+            let mut ts = Vec::with_capacity(pts.len());
+            let mut vals = Vec::with_capacity(pts.len());
+            for (n, &(t, v)) in pts.iter().enumerate() {
+                // The last write of a timestamp wins.
+                if pts.get(n + 1).is_some_and(|q| q.0 == t) {
+                    continue;
+                }
                 ts.push(t);
-                vals.push(self.vals.get(i as usize).copied().unwrap_or(0));
+                vals.push(v);
             }
-        }
+            (ts, vals)
+        };
+        // Small code and little memory: positions sorted by (time, position).
+        #[cfg(feature = "small-code")]
+        let (ts, vals) = {
+            let mut order: Vec<u32> = (0..self.ts.len() as u32).collect();
+            crate::sort::sort_by_key(&mut order, |&i| {
+                (self.ts.get(i as usize).copied().unwrap_or(0), i)
+            });
+            let mut ts = Vec::with_capacity(order.len());
+            let mut vals = Vec::with_capacity(order.len());
+            for (n, &i) in order.iter().enumerate() {
+                let t = self.ts.get(i as usize).copied().unwrap_or(0);
+                let next_same = order
+                    .get(n + 1)
+                    .is_some_and(|&j| self.ts.get(j as usize).copied() == Some(t));
+                if !next_same {
+                    ts.push(t);
+                    vals.push(self.vals.get(i as usize).copied().unwrap_or(0));
+                }
+            }
+            (ts, vals)
+        };
         self.ts = ts;
         self.vals = vals;
         self.sorted = true;
