@@ -93,6 +93,16 @@ pub fn parse_lines(
     while let Some(r) = lines.next_into(&mut line) {
         match r {
             Ok(()) => {
+                if out.line_of.is_empty() {
+                    // Room for the lines to come, shaped like the first.
+                    let first = lines.position();
+                    let rest = body.get(first..).unwrap_or_default();
+                    let n = rest.iter().filter(|&&c| c == b'\n').count() + 1;
+                    let bytes = rest.len().min(n.saturating_mul(first.max(1))) / 4;
+                    out.batch
+                        .reserve(n, line.tags.len(), line.fields.len(), bytes);
+                    out.line_of.reserve(n);
+                }
                 add_line(&mut out.batch, &line, default_ts, &mut scratch);
                 out.line_of.push(line.line_no);
             }
