@@ -159,13 +159,14 @@ impl WriteBatch {
         Self::default()
     }
 
-    /// Makes room for `points` more points of `tags` tags and `fields`
-    /// fields each, and `bytes` more bytes of names and values: a caller
-    /// that knows the shape of what comes spares the buffers' regrowth.
+    /// Makes room for `points` more points holding `tags` tags and
+    /// `fields` fields in all, and `bytes` more bytes of names and values:
+    /// a caller that knows the size of what comes spares the buffers'
+    /// regrowth.
     pub fn reserve(&mut self, points: usize, tags: usize, fields: usize, bytes: usize) {
         self.points.reserve(points);
-        self.tags.reserve(points.saturating_mul(tags));
-        self.fields.reserve(points.saturating_mul(fields));
+        self.tags.reserve(tags);
+        self.fields.reserve(fields);
         self.arena.reserve(bytes);
     }
 

@@ -94,13 +94,19 @@ pub fn parse_lines(
         match r {
             Ok(()) => {
                 if out.line_of.is_empty() {
-                    // Room for the lines to come, shaped like the first.
-                    let first = lines.position();
-                    let rest = body.get(first..).unwrap_or_default();
+                    // Room for the lines to come, shaped like this first
+                    // one; the tags and fields no more than an eighth of the
+                    // body's bytes (a first line of many fields followed by
+                    // empty lines reserves little).
+                    let rest = body.get(lines.position()..).unwrap_or_default();
                     let n = rest.iter().filter(|&&c| c == b'\n').count() + 1;
-                    let bytes = rest.len().min(n.saturating_mul(first.max(1))) / 4;
-                    out.batch
-                        .reserve(n, line.tags.len(), line.fields.len(), bytes);
+                    let cap = rest.len() / 8;
+                    out.batch.reserve(
+                        n,
+                        n.saturating_mul(line.tags.len()).min(cap),
+                        n.saturating_mul(line.fields.len()).min(cap),
+                        rest.len() / 4,
+                    );
                     out.line_of.reserve(n);
                 }
                 add_line(&mut out.batch, &line, default_ts, &mut scratch);
