@@ -641,6 +641,27 @@ net,host=a rx=7i 60
         "SELECT elapsed(v, 1m) FROM cpu WHERE host = 'a'",
         json!([{"name": "cpu", "columns": ["time", "elapsed"], "values": [[120, 1], [300, 3]]}]),
     );
+    // InfluxQL's time literal without a zone: 'YYYY-MM-DD hh:mm:ss', UTC.
+    check(
+        "SELECT v FROM cpu WHERE host = 'a' AND time >= '1970-01-01 00:02:00'",
+        json!([{"name": "cpu", "columns": ["time", "v"], "values": [[120, 5], [300, 4]]}]),
+    );
+    // Functions not implemented answer an error naming them.
+    for f in [
+        "distinct(v)",
+        "top(v, 2)",
+        "bottom(v, 2)",
+        "holt_winters(mean(v), 2, 1)",
+    ] {
+        let name = f.split('(').next().unwrap_or_default();
+        let got = q(&format!("SELECT {f} FROM cpu GROUP BY time(1m)"));
+        assert_eq!(
+            got["error"],
+            json!(format!("function {name}() is not supported")),
+            "{f}: {got}"
+        );
+        checks += 1;
+    }
     // A field the measurement lacks: an empty result, not an error.
     let got = q("SELECT nope FROM cpu");
     assert!(got["error"].is_null() && got["series"].is_null(), "{got}");

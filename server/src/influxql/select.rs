@@ -1152,7 +1152,9 @@ fn select_measurement(
                 return t;
             }
             // integral() alone and without GROUP BY time reports time 0
-            // whatever the range, as InfluxDB.
+            // whatever the range, as InfluxDB 1.6 does for float fields (for
+            // integer fields it reports the range's start; see the
+            // differential test's known differences).
             if interval.is_none() && (!range.bounded_below() || all_integral) {
                 0
             } else {
