@@ -23,7 +23,11 @@
 //! the headers of blocks started since the last sync), syncs, programs those
 //! headers and syncs again. A group commit costs one device sync, or two when
 //! it started blocks — not one per block started, which a writer would wait
-//! for while appending, under its lock. Where the program unit does not
+//! for while appending, under its lock. A header taken by `prepare_sync` is
+//! tagged with the LSN it returned, and `sync_done(n)` programs only those
+//! tagged `n` or lower: writers may prepare (program their bytes) while
+//! another caller's device sync runs, and the headers of their blocks wait
+//! for a sync that started after them. Where the program unit does not
 //! divide the header (units of 64 bytes or more) the simpler rule applies:
 //! the previous block is synced before the next one is started.
 //!
@@ -86,9 +90,11 @@ pub struct Wal {
     /// Headers of blocks whose first fragments are programmed, not yet
     /// covered by a started sync.
     pending_heads: Vec<Head>,
-    /// Headers of blocks whose first fragments a started sync covers: they
-    /// are programmed once it completes.
-    heads_in_sync: Vec<Head>,
+    /// Headers of blocks whose first fragments a started sync covers, each
+    /// with the LSN the `prepare_sync` that took it returned: a sync
+    /// prepared for LSN `n` programs those tagged `n` or lower once it
+    /// completes (a later prepare may have run while the device synced).
+    heads_in_sync: Vec<(Lsn, Head)>,
     next_lsn: Lsn,
     durable_lsn: Lsn,
     epoch: u32,
@@ -358,12 +364,20 @@ impl Wal {
         Ok(())
     }
 
-    /// Programs the headers a completed sync covered.
-    fn program_heads<D: BlockDevice>(&mut self, dev: &mut D) -> Result<(), Error<D::Error>> {
-        for h in core::mem::take(&mut self.heads_in_sync) {
+    /// Programs the headers a completed sync, prepared for `lsn`, covered;
+    /// returns whether there were any.
+    fn program_heads<D: BlockDevice>(
+        &mut self,
+        dev: &mut D,
+        lsn: Lsn,
+    ) -> Result<bool, Error<D::Error>> {
+        let mut any = false;
+        while let Some(i) = self.heads_in_sync.iter().position(|(tag, _)| *tag <= lsn) {
+            let (_, h) = self.heads_in_sync.remove(i);
             dev.program(h.block, 0, &h.bytes).map_err(Error::Device)?;
+            any = true;
         }
-        Ok(())
+        Ok(any)
     }
 
     /// Finishes the tail block (programmed; synced too unless headers are
@@ -413,9 +427,11 @@ impl Wal {
     /// [`Wal::sync_done`] has said so.
     pub fn prepare_sync<D: BlockDevice>(&mut self, dev: &mut D) -> Result<Lsn, Error<D::Error>> {
         self.program_buffered(dev, false)?;
+        let target = self.next_lsn - 1;
         let pending = core::mem::take(&mut self.pending_heads);
-        self.heads_in_sync.extend(pending);
-        Ok(self.next_lsn - 1)
+        self.heads_in_sync
+            .extend(pending.into_iter().map(|h| (target, h)));
+        Ok(target)
     }
 
     /// After each device sync that followed `prepare_sync` returning `lsn`:
@@ -427,8 +443,7 @@ impl Wal {
         dev: &mut D,
         lsn: Lsn,
     ) -> Result<bool, Error<D::Error>> {
-        if !self.heads_in_sync.is_empty() {
-            self.program_heads(dev)?;
+        if self.program_heads(dev, lsn)? {
             return Ok(false);
         }
         self.durable_lsn = self.durable_lsn.max(lsn.min(self.next_lsn - 1));
