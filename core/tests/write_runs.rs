@@ -289,3 +289,48 @@ fn logged_bytes_stay_within_the_bound() {
     // The names are held once per distinct value, yet defined per series.
     assert!((b.arena_bytes() as u64) < logged / 4);
 }
+
+/// `write_with` calls its `between` after every `POLL_POINTS` points and
+/// once at the end; a sync run there (what the server's group commit
+/// does) leaves the batch's outcome and stored points as `write` gives them.
+#[test]
+fn write_with_polls_between_slices_and_writes_the_same() {
+    use pulsardb_core::db::POLL_POINTS;
+    let hosts = ["a", "b", "c", "d", "e", "f", "g"];
+    let points: Vec<Point> = (0..1000i64)
+        .map(|i| {
+            let host = hosts[(i as usize * 5) % hosts.len()];
+            let mut fields = vec![("v", Value::Float(i as f64 / 8.0))];
+            if i % 3 == 0 {
+                fields.push(("w", Value::Integer(i)));
+            }
+            if i % 97 == 0 {
+                fields.push(("v", Value::Float(f64::NAN)));
+            }
+            ("m", vec![("host", host)], fields, i / 3)
+        })
+        .collect();
+    let batch = batch_of(&points);
+    let mut plain = new_db(1_000_000);
+    let want = plain.write("db", &batch).expect("write");
+    let mut polled = new_db(1_000_000);
+    let mut calls = 0usize;
+    let mut synced = 0u64;
+    let got = polled
+        .write_with("db", &batch, |db| {
+            calls += 1;
+            let lsn = db.prepare_sync().expect("prepare");
+            while !db.sync_done(lsn).expect("sync done") {}
+            synced = synced.max(lsn);
+        })
+        .expect("write_with");
+    assert_eq!(calls, points.len() / POLL_POINTS + 1);
+    assert_eq!((got.points, &got.rejected), (want.points, &want.rejected));
+    assert_eq!(synced, got.lsn, "the last call comes after the last record");
+    assert_eq!(everything(&mut polled), everything(&mut plain));
+    println!(
+        "write_with: {} points, {calls} calls, {} rejected",
+        points.len(),
+        got.rejected.len()
+    );
+}

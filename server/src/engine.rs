@@ -4,15 +4,20 @@
 //!
 //! - **Writes** validate and append to the WAL buffer and memtable, then
 //!   release the lock and wait for durability.
-//! - **Group commit.** The first waiter that finds no sync running becomes the
-//!   leader: under the lock it programs the buffered WAL bytes
-//!   (`prepare_sync`), then *without* the lock it `fdatasync`s the file
-//!   (twice when the round started WAL blocks, whose headers are written
-//!   between the two), and marks everything up to that point durable; every writer whose records
-//!   were covered wakes up. Writers arriving meanwhile are covered by the next
-//!   round. An fsync error is final: the engine stops accepting writes and
-//!   reports unhealthy (after a failed fsync, Linux may have dropped the dirty
-//!   pages; retrying would report success for lost data).
+//! - **Group commit.** With `sync: "always"` a write programs its WAL bytes
+//!   (`prepare_sync`) before it releases the lock. The first waiter that
+//!   finds no sync running becomes the leader: *without* the lock it
+//!   `fdatasync`s the file, covering every write prepared before, then has
+//!   `sync_done` run (twice when the round started WAL blocks, whose headers
+//!   are written between two fsyncs), and marks everything up to that point
+//!   durable; every writer whose records were covered wakes up. Writers
+//!   arriving meanwhile are covered by the next round. `sync_done` needs the
+//!   lock, which a writer holds for its whole batch: the leader hands it to
+//!   the holder, which runs it between two slices of 256 points
+//!   (`Db::write_with`) — the leader waits for a slice, not for a batch.
+//!   An fsync error is final: the engine stops accepting writes and reports
+//!   unhealthy (after a failed fsync, Linux may have dropped the dirty pages;
+//!   retrying would report success for lost data).
 //! - **Queries** take a snapshot under the lock (series resolved, the active
 //!   memtable's points in range copied, shared handles on frozen memtables and
 //!   tables) and read tables without it, through their own file handle. A
@@ -33,8 +38,8 @@
 //!   makes room and retries); with `"reject"`, writes get 507 until room is
 //!   back (retention, deletes). Flushes and compactions work in the reserve.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use pulsardb_core::catalog::TagExpr;
@@ -105,6 +110,16 @@ struct Group {
     syncing: bool,
 }
 
+/// A sync round's [`Db::sync_done`] waiting for whoever holds the lock.
+#[derive(Debug, Default)]
+struct Handoff {
+    /// The LSN to run it for; 0: none waits.
+    want: AtomicU64,
+    /// What it returned, for the round.
+    done: Mutex<Option<Result<bool, String>>>,
+    cv: Condvar,
+}
+
 /// The engine.
 #[derive(Debug)]
 pub struct Engine {
@@ -113,6 +128,11 @@ pub struct Engine {
     group: Mutex<Group>,
     cv: Condvar,
     failed: AtomicBool,
+    /// A sync round's `sync_done` handed to the lock's holder.
+    handoff: Handoff,
+    /// The highest LSN whose records are programmed (`prepare_sync`), set
+    /// under the lock.
+    prepared: AtomicU64,
     failure: Mutex<Option<String>>,
     flush_lock: Mutex<()>,
     /// Housekeeping policy (retention, capacity).
@@ -234,6 +254,8 @@ impl Engine {
             dev,
             cv: Condvar::new(),
             failed: AtomicBool::new(false),
+            prepared: AtomicU64::new(0),
+            handoff: Handoff::default(),
             failure: Mutex::new(None),
             flush_lock: Mutex::new(()),
             policy,
@@ -389,14 +411,14 @@ impl Engine {
         self.ensure_room_or(cheap, || {
             lock(&self.db).logged_bytes_bound(db_name, batch) as u64
         })?;
-        let (out, over) = {
+        let (out, over, prepared) = {
             let mut db = lock(&self.db);
-            let mut r = db.write(db_name, batch);
+            let mut r = db.write_with(db_name, batch, |db| self.serve_handoff(db));
             if matches!(r, Err(Error::DeviceFull)) && self.cfg.on_full == OnFull::DropOldest {
                 // Make room and try once more (points already logged are
                 // written again: same series, time and value).
                 self.enforce_locked(&mut db);
-                r = db.write(db_name, batch);
+                r = db.write_with(db_name, batch, |db| self.serve_handoff(db));
             }
             let out = r.map_err(|e| match e {
                 Error::DatabaseNotFound => {
@@ -405,8 +427,25 @@ impl Engine {
                 Error::DeviceFull => self.full_error(),
                 other => map_err(other),
             })?;
-            (out, db.memtable_bytes() >= self.cfg.memtable_bytes())
+            // Program the records now, while the lock is held anyway: the
+            // sync round then needs no lock before its fsync.
+            let prepared = if out.lsn > 0 && self.cfg.sync == SyncMode::Always {
+                db.prepare_sync().map(|p| {
+                    self.prepared.fetch_max(p, Ordering::Release);
+                })
+            } else {
+                Ok(())
+            };
+            (
+                out,
+                db.memtable_bytes() >= self.cfg.memtable_bytes(),
+                prepared,
+            )
         };
+        if let Err(e) = prepared {
+            self.fail(format!("WAL write failed: {e}"));
+            self.check()?;
+        }
         *lock(&self.last_write) = Instant::now();
         if over {
             // Full channel: a flush is already requested.
@@ -720,7 +759,7 @@ impl Engine {
             }
             g.syncing = true;
             drop(g);
-            let r = self.sync_round();
+            let r = self.sync_round(lsn);
             g = lock(&self.group);
             g.syncing = false;
             match r {
@@ -731,10 +770,20 @@ impl Engine {
         }
     }
 
-    fn sync_round(&self) -> Result<Lsn, String> {
-        let target = lock(&self.db)
-            .prepare_sync()
-            .map_err(|e| format!("WAL write failed: {e}"))?;
+    /// One group-commit round covering at least `lsn`. Writes with `sync:
+    /// "always"` programmed their records under their own lock hold, so the
+    /// round usually starts its fsync without taking the lock: everything
+    /// prepared before the fsync starts is covered. The WAL programs block
+    /// headers only for rounds prepared before the fsync (see its docs).
+    fn sync_round(&self, lsn: Lsn) -> Result<Lsn, String> {
+        let mut target = self.prepared.load(Ordering::Acquire);
+        if target < lsn {
+            let mut db = lock(&self.db);
+            target = db
+                .prepare_sync()
+                .map_err(|e| format!("WAL write failed: {e}"))?;
+            self.prepared.fetch_max(target, Ordering::Release);
+        }
         // Twice when the records started WAL blocks: their headers are
         // written after the first (see the core's WAL docs).
         loop {
@@ -742,13 +791,58 @@ impl Engine {
                 .sync_data()
                 .map_err(|e| format!("fsync of the store failed: {e}"))?;
             self.metrics.syncs.fetch_add(1, Ordering::Relaxed);
-            let done = lock(&self.db)
-                .sync_done(target)
-                .map_err(|e| format!("WAL write failed: {e}"))?;
+            let done = self.handed_sync_done(target)?;
             if done {
                 return Ok(target);
             }
         }
+    }
+
+    /// The second half of a sync round, [`Db::sync_done`], needs the lock,
+    /// which a writer may hold for a long batch: the round hands it over.
+    /// The writer runs it between two slices of its batch
+    /// ([`Db::write_with`]), or the round runs it itself once it gets the
+    /// lock first.
+    fn handed_sync_done(&self, target: Lsn) -> Result<bool, String> {
+        let h = &self.handoff;
+        *lock(&h.done) = None;
+        h.want.store(target, Ordering::Release);
+        loop {
+            match self.db.try_lock() {
+                Ok(mut db) => self.serve_handoff(&mut db),
+                Err(TryLockError::Poisoned(p)) => self.serve_handoff(&mut p.into_inner()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+            let mut done = lock(&h.done);
+            if let Some(r) = done.take() {
+                return r;
+            }
+            // The holder serves it, or is not a writer: look again soon.
+            done =
+                h.cv.wait_timeout(done, Duration::from_micros(200))
+                    .map_or_else(|e| e.into_inner().0, |(g, _)| g);
+            if let Some(r) = done.take() {
+                return r;
+            }
+        }
+    }
+
+    /// Runs a handed-over `sync_done` (see [`Engine::handed_sync_done`]),
+    /// if one waits; `db` is the locked database.
+    fn serve_handoff(&self, db: &mut Db<FileDevice>) {
+        let h = &self.handoff;
+        if h.want.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let lsn = h.want.swap(0, Ordering::AcqRel);
+        if lsn == 0 {
+            return;
+        }
+        let r = db
+            .sync_done(lsn)
+            .map_err(|e| format!("WAL write failed: {e}"));
+        *lock(&h.done) = Some(r);
+        h.cv.notify_one();
     }
 
     /// Answers a query: snapshot under the lock, table reads without it.

@@ -31,7 +31,7 @@ pub use maintain::{Enforced, Maintained, OnFull, Policy, window_for_retention};
 pub use query::Prepared;
 pub use retention::DropOutcome;
 pub use tombstone::{DeleteOutcome, Tombstone};
-pub use write::{PointError, WriteOutcome};
+pub use write::{POLL_POINTS, PointError, WriteOutcome};
 
 use crate::catalog::{self, Catalog, Limits, SeriesIdx, TagExpr};
 use crate::error::{Corruption, Error};

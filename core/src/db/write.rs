@@ -226,12 +226,31 @@ fn utf8<'a>(s: Option<&'a str>, what: &'static str) -> Result<&'a str, PointErro
     Ok(s)
 }
 
+/// How many points of a batch [`Db::write_with`] writes between two calls
+/// of its `between`.
+pub const POLL_POINTS: usize = 256;
+
 impl<D: BlockDevice> Db<D> {
     /// Writes a batch to database `db`. Each bad point is rejected (see
     /// [`WriteOutcome::rejected`]) and the others are written. Durable after
     /// [`Db::sync`]. Flushes when the memtable budget is reached (unless
     /// `auto_flush` is off).
     pub fn write(&mut self, db: &str, batch: &WriteBatch) -> Result<WriteOutcome, Error<D::Error>> {
+        self.write_with(db, batch, |_| {})
+    }
+
+    /// [`Db::write`], calling `between(self)` after every
+    /// [`POLL_POINTS`] points of the batch (and once at its end): a caller
+    /// holding the database under a lock for a long batch can do short,
+    /// urgent work there that would otherwise wait for the whole batch — a
+    /// group commit's [`Db::sync_done`], say. `between` must leave the
+    /// points written (catalog, memtable) alone.
+    pub fn write_with(
+        &mut self,
+        db: &str,
+        batch: &WriteBatch,
+        mut between: impl FnMut(&mut Self),
+    ) -> Result<WriteOutcome, Error<D::Error>> {
         if self.store.is_poisoned() {
             return Err(Error::Poisoned);
         }
@@ -258,6 +277,9 @@ impl<D: BlockDevice> Db<D> {
             if self.record.len() >= self.cfg.wal_record_bytes {
                 out.lsn = self.append_record()?;
             }
+            if i % POLL_POINTS == POLL_POINTS - 1 {
+                between(self);
+            }
         }
         if !self.record.is_empty() {
             out.lsn = self.append_record()?;
@@ -269,6 +291,7 @@ impl<D: BlockDevice> Db<D> {
             .iter()
             .filter(|(_, e)| matches!(e, PointError::BeyondRetention))
             .count() as u64;
+        between(self);
         if self.cfg.auto_flush && self.active.bytes() >= self.cfg.memtable_bytes {
             self.flush()?;
         }
