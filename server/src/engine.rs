@@ -38,8 +38,8 @@
 //!   makes room and retries); with `"reject"`, writes get 507 until room is
 //!   back (retention, deletes). Flushes and compactions work in the reserve.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, TryLockError};
 use std::time::{Duration, Instant};
 
 use pulsardb_core::catalog::TagExpr;
@@ -128,6 +128,12 @@ pub struct Engine {
     group: Mutex<Group>,
     cv: Condvar,
     failed: AtomicBool,
+    /// The databases, as the store has them: the write path checks a
+    /// request's database without waiting for the store's lock.
+    dbs: RwLock<Vec<String>>,
+    /// The store's buffered (memtable) bytes after the last write, for the
+    /// backpressure check without the lock.
+    buffered: AtomicUsize,
     /// A sync round's `sync_done` handed to the lock's holder.
     handoff: Handoff,
     /// The highest LSN whose records are programmed (`prepare_sync`), set
@@ -245,7 +251,11 @@ impl Engine {
             }
         );
         let (kick, kick_rx) = smol::channel::bounded(1);
+        let dbs = db.databases().into_iter().map(String::from).collect();
+        let buffered = db.buffered_bytes();
         Ok(Arc::new(Engine {
+            dbs: RwLock::new(dbs),
+            buffered: AtomicUsize::new(buffered),
             group: Mutex::new(Group {
                 durable: stats.durable_lsn,
                 syncing: false,
@@ -324,7 +334,19 @@ impl Engine {
 
     /// Whether database `name` exists.
     pub fn has_database(&self, name: &str) -> bool {
-        lock(&self.db).has_database(name)
+        self.dbs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|d| d == name)
+    }
+
+    fn set_database(&self, name: &str, exists: bool) {
+        let mut dbs = self.dbs.write().unwrap_or_else(|e| e.into_inner());
+        dbs.retain(|d| d != name);
+        if exists {
+            dbs.push(name.to_string());
+        }
     }
 
     /// Creates a database (durably). No-op if it exists.
@@ -336,6 +358,7 @@ impl Engine {
                 return Ok(());
             }
             db.create_database(name).map_err(map_err)?;
+            self.set_database(name, true);
             db.store().next_lsn() - 1
         };
         crate::info!("database {name:?} created");
@@ -375,9 +398,13 @@ impl Engine {
     /// Drops a database with its series and points. Durable when it returns.
     pub fn drop_database(&self, name: &str) -> Result<(), EngineError> {
         self.check()?;
-        let out = lock(&self.db)
-            .drop_database(name)
-            .map_err(|e| self.mutation_error(e, name))?;
+        let out = {
+            let mut db = lock(&self.db);
+            let r = db.drop_database(name);
+            self.set_database(name, db.has_database(name));
+            r
+        }
+        .map_err(|e| self.mutation_error(e, name))?;
         crate::info!("database {name:?} dropped ({} series)", out.series);
         Ok(())
     }
@@ -407,12 +434,14 @@ impl Engine {
         // The batch's own bound assumes every value defines a new series;
         // when that does not fit, the store's bound counts only the series
         // it does not hold yet (a lookup per run of points).
+        // Checked under the write's own lock hold: one acquisition less per
+        // request, and nothing can take the room between check and write.
         let cheap = batch.logged_bytes_bound(db_name) as u64;
-        self.ensure_room_or(cheap, || {
-            lock(&self.db).logged_bytes_bound(db_name, batch) as u64
-        })?;
         let (out, over, prepared) = {
             let mut db = lock(&self.db);
+            self.ensure_room_in(&mut db, cheap, |db| {
+                db.logged_bytes_bound(db_name, batch) as u64
+            })?;
             let mut r = db.write_with(db_name, batch, |db| self.serve_handoff(db));
             if matches!(r, Err(Error::DeviceFull)) && self.cfg.on_full == OnFull::DropOldest {
                 // Make room and try once more (points already logged are
@@ -436,6 +465,7 @@ impl Engine {
             } else {
                 Ok(())
             };
+            self.buffered.store(db.buffered_bytes(), Ordering::Release);
             (
                 out,
                 db.memtable_bytes() >= self.cfg.memtable_bytes(),
@@ -477,14 +507,19 @@ impl Engine {
     /// way (a failed WAL write would stop the store until restart). The
     /// device cannot grow past `max_disk_mb` anyway.
     fn ensure_room(&self, bytes: u64) -> Result<(), EngineError> {
-        self.ensure_room_or(bytes, || bytes)
+        self.ensure_room_in(&mut lock(&self.db), bytes, |_| bytes)
     }
 
-    /// [`Engine::ensure_room`] for `bytes`, or if that does not fit, for
-    /// the tighter bound `tighter()` (computed only then).
-    fn ensure_room_or(&self, bytes: u64, tighter: impl FnOnce() -> u64) -> Result<(), EngineError> {
-        let end = |bytes: u64| {
-            let db = lock(&self.db);
+    /// [`Engine::ensure_room`] for `bytes` with the store locked (`db`), or
+    /// if that does not fit, for the tighter bound `tighter(db)` (computed
+    /// only then).
+    fn ensure_room_in(
+        &self,
+        db: &mut Db<FileDevice>,
+        bytes: u64,
+        tighter: impl FnOnce(&mut Db<FileDevice>) -> u64,
+    ) -> Result<(), EngineError> {
+        let end = |db: &Db<FileDevice>, bytes: u64| {
             let bs = u64::from(db.store().geometry().block_size);
             let top = db
                 .store()
@@ -493,9 +528,9 @@ impl Engine {
             // Slack for manifest commits and block rounding.
             top * bs + bytes + 4 * bs + (1 << 20)
         };
-        let r = match self.dev.ensure(end(bytes)) {
-            Err(e) => match tighter() {
-                t if t < bytes => self.dev.ensure(end(t)),
+        let r = match self.dev.ensure(end(db, bytes)) {
+            Err(e) => match tighter(db) {
+                t if t < bytes => self.dev.ensure(end(db, t)),
                 _ => Err(e),
             },
             ok => ok,
@@ -530,7 +565,9 @@ impl Engine {
     /// (one filling, one being flushed), up to `write_wait_ms`.
     fn wait_for_memory(&self) -> Result<(), EngineError> {
         let limit = self.cfg.memtable_bytes().saturating_mul(2);
-        if lock(&self.db).buffered_bytes() < limit {
+        // As the last write left it: flushes only lower it, and the check
+        // under the lock below refreshes it.
+        if self.buffered.load(Ordering::Acquire) < limit {
             return Ok(());
         }
         self.metrics
@@ -541,6 +578,7 @@ impl Engine {
         loop {
             let _ = self.kick.try_send(());
             let buffered = lock(&self.db).buffered_bytes();
+            self.buffered.store(buffered, Ordering::Release);
             if buffered < limit {
                 return Ok(());
             }
