@@ -334,3 +334,40 @@ fn write_with_polls_between_slices_and_writes_the_same() {
         got.rejected.len()
     );
 }
+
+/// A NUL byte anywhere in a batch's names rejects exactly the points that
+/// carry it, whichever part holds it; the batch's other points are written.
+#[test]
+fn nul_bytes_in_names_reject_their_points_only() {
+    use pulsardb_core::db::PointError;
+    let f = Value::Float;
+    let points: Vec<Point> = vec![
+        ("m", vec![("host", "a")], vec![("v", f(1.0))], 1),
+        ("m\0x", vec![("host", "a")], vec![("v", f(2.0))], 2),
+        ("m", vec![("host", "a\0")], vec![("v", f(3.0))], 3),
+        ("m", vec![("ho\0st", "a")], vec![("v", f(4.0))], 4),
+        ("m", vec![("host", "a")], vec![("v\0", f(5.0))], 5),
+        ("m", vec![("host", "b")], vec![("v", f(6.0))], 6),
+    ];
+    let mut db = new_db(1_000_000);
+    let out = db.write("db", &batch_of(&points)).expect("write");
+    let rejected: Vec<(usize, &'static str)> = out
+        .rejected
+        .iter()
+        .map(|(i, e)| match e {
+            PointError::NulByte { what } => (*i, *what),
+            other => panic!("point {i}: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (1, "measurement name"),
+            (2, "tag value"),
+            (3, "tag key"),
+            (4, "field key")
+        ]
+    );
+    assert_eq!(out.points, 2);
+    assert_eq!(same_as_one_by_one(&points, 1_000_000), 4);
+}

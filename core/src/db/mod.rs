@@ -179,6 +179,9 @@ pub struct Db<D: BlockDevice> {
     record: record::WriteRecord,
     payload: Vec<u8>,
     pending: Vec<(SeriesIdx, SeriesId, FieldType, i64, u64)>,
+    /// The batch being written holds no NUL byte in its names (one scan of
+    /// the batch instead of one per name).
+    names_nul_free: bool,
     counters: Counters,
     next_table_id: u64,
     flush_running: bool,
@@ -301,6 +304,7 @@ impl<D: BlockDevice> Db<D> {
             record: record::WriteRecord::default(),
             payload: Vec::new(),
             pending: Vec::new(),
+            names_nul_free: false,
             counters: Counters::default(),
             next_table_id,
             flush_running: false,

@@ -217,10 +217,11 @@ pub struct WriteOutcome {
     pub rejected: Vec<(usize, PointError)>,
 }
 
-fn utf8<'a>(s: Option<&'a str>, what: &'static str) -> Result<&'a str, PointError> {
+/// `s` if it is text without a NUL byte; `nul_free`: its batch has none.
+fn utf8<'a>(s: Option<&'a str>, what: &'static str, nul_free: bool) -> Result<&'a str, PointError> {
     let s = s.ok_or(PointError::NotUtf8 { what })?;
     // A NUL byte in a name breaks C clients and file formats downstream.
-    if s.as_bytes().contains(&0) {
+    if !nul_free && s.as_bytes().contains(&0) {
         return Err(PointError::NulByte { what });
     }
     Ok(s)
@@ -259,6 +260,7 @@ impl<D: BlockDevice> Db<D> {
         let mut tags: Vec<(&str, &str)> = Vec::with_capacity(16);
         let mut fields: Vec<(&str, Option<Value>, Option<SeriesIdx>)> = Vec::with_capacity(16);
         let text = batch.text();
+        self.names_nul_free = text.is_some_and(|t| !t.as_bytes().contains(&0));
         // The series head (tagset, measurement) of the point before, when it
         // was accepted: `tags` still holds its validated, sorted tags.
         let mut prev: Option<(u32, &str)> = None;
@@ -457,7 +459,11 @@ impl<D: BlockDevice> Db<D> {
         tags: &mut Vec<(&'a str, &'a str)>,
     ) -> Result<&'a str, PointError> {
         let lim = *self.catalog.limits();
-        let measurement = utf8(p.measurement_str(text), "measurement name")?;
+        let measurement = utf8(
+            p.measurement_str(text),
+            "measurement name",
+            self.names_nul_free,
+        )?;
         if measurement.is_empty() {
             return Err(PointError::EmptyMeasurement);
         }
@@ -476,8 +482,8 @@ impl<D: BlockDevice> Db<D> {
         }
         tags.clear();
         for (k, v) in p.tags_str(text) {
-            let k = utf8(k, "tag key")?;
-            let v = utf8(v, "tag value")?;
+            let k = utf8(k, "tag key", self.names_nul_free)?;
+            let v = utf8(v, "tag value", self.names_nul_free)?;
             if k.is_empty() {
                 return Err(PointError::EmptyTagKey);
             }
@@ -542,7 +548,7 @@ impl<D: BlockDevice> Db<D> {
         }
         fields.clear();
         for (k, v) in p.fields_str(text) {
-            let k = utf8(k, "field key")?;
+            let k = utf8(k, "field key", self.names_nul_free)?;
             if k.is_empty() {
                 return Err(PointError::EmptyFieldKey);
             }
