@@ -454,6 +454,11 @@ impl Engine {
                     EngineError::NotFound(format!("database not found: \"{db_name}\""))
                 }
                 Error::DeviceFull => self.full_error(),
+                // Stopped by a failure elsewhere (a sync round): say which.
+                Error::Poisoned => self
+                    .check()
+                    .err()
+                    .unwrap_or_else(|| map_err(Error::Poisoned)),
                 other => map_err(other),
             })?;
             // Program the records now, while the lock is held anyway: the
@@ -1146,6 +1151,56 @@ mod tests {
         assert!(flusher.join().expect("flusher") > 0);
         assert_eq!(e.metrics.backpressure_waits.load(Ordering::Relaxed), 1);
         assert_eq!(e.metrics.backpressure_refused.load(Ordering::Relaxed), 0);
+        drop(e);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A failed fsync stops writes for good, whoever's round hit it: every
+    /// writer waiting gets 503's error, later writes too (even once syncs
+    /// would work again), and nothing is acknowledged that was not synced.
+    #[test]
+    fn a_failed_fsync_stops_writes_and_is_never_retried() {
+        let dir = temp_dir("fsync-failure");
+        let cfg = Config {
+            data_dir: dir.clone(),
+            ..Config::default()
+        };
+        let e = Engine::open(&cfg).expect("open");
+        let before = e.write("pulsardb", &batch(5_000, 0)).expect("write");
+        assert_eq!(before.points, 5_000);
+        e.dev.fail_syncs.store(true, Ordering::Relaxed);
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let e = Arc::clone(&e);
+                std::thread::spawn(move || {
+                    let mut acked = 0u64;
+                    for i in 0..20 {
+                        match e.write("pulsardb", &batch(1_000, 10_000 + (w * 20 + i) * 1_000)) {
+                            Ok(o) => acked += o.points,
+                            Err(err) => return (acked, err),
+                        }
+                    }
+                    panic!("writer {w}: 20 writes acknowledged with failing fsyncs");
+                })
+            })
+            .collect();
+        for w in writers {
+            let (acked, err) = w.join().expect("writer");
+            assert_eq!(acked, 0, "acknowledged without a sync");
+            assert!(matches!(err, EngineError::Unavailable(_)), "{err:?}");
+            assert!(err.to_string().contains("fsync"), "{err}");
+        }
+        assert!(e.failure().is_some_and(|f| f.contains("fsync")));
+        e.dev.fail_syncs.store(false, Ordering::Relaxed);
+        let after = e.write("pulsardb", &batch(10, 1_000_000));
+        assert!(
+            matches!(after, Err(EngineError::Unavailable(_))),
+            "{after:?}"
+        );
+        drop(e);
+        // Reopened, the store has at least what was acknowledged.
+        let e = Engine::open(&cfg).expect("reopen");
+        assert!(count(&e) >= 5_000);
         drop(e);
         let _ = std::fs::remove_dir_all(&dir);
     }

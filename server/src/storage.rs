@@ -91,6 +91,9 @@ pub struct FileDevice {
     programmed: Arc<std::sync::atomic::AtomicU64>,
     /// The file has disk space allocated up to here (see [`FileDevice::ensure`]).
     allocated_to: Arc<std::sync::atomic::AtomicU64>,
+    /// Tests: every handle's syncs fail while set.
+    #[cfg(test)]
+    pub(crate) fail_syncs: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FileDevice {
@@ -138,6 +141,8 @@ impl FileDevice {
             writable: true,
             programmed: Arc::default(),
             allocated_to: Arc::default(),
+            #[cfg(test)]
+            fail_syncs: Arc::default(),
         }
     }
 
@@ -156,6 +161,10 @@ impl FileDevice {
 
     /// `fdatasync` of the file, from any thread.
     pub fn sync_data(&self) -> io::Result<()> {
+        #[cfg(test)]
+        if self.fail_syncs.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(io::Error::other("injected fsync failure"));
+        }
         self.file.sync_data()
     }
 
@@ -267,7 +276,7 @@ impl BlockDevice for FileDevice {
     }
 
     fn sync(&mut self) -> Result<(), FileError> {
-        self.file.sync_data().map_err(FileError::Io)
+        self.sync_data().map_err(FileError::Io)
     }
 
     fn discard(&mut self, block: BlockId) -> Result<(), FileError> {
