@@ -314,10 +314,16 @@ impl Engine {
     }
 
     fn fail(&self, why: String) {
+        self.fail_locked(&mut lock(&self.db), why);
+    }
+
+    /// [`Engine::fail`] where the caller holds the store's lock (`db`):
+    /// taking it again would deadlock.
+    fn fail_locked(&self, db: &mut Db<FileDevice>, why: String) {
         crate::error!("{why}; writes are refused until restart");
         *lock(&self.failure) = Some(why);
         self.failed.store(true, Ordering::Release);
-        lock(&self.db).poison();
+        db.poison();
     }
 
     fn check(&self) -> Result<(), EngineError> {
@@ -378,9 +384,9 @@ impl Engine {
         drop_series: bool,
     ) -> Result<usize, EngineError> {
         self.check()?;
-        let out = lock(&self.db)
-            .delete(db, Some(measurement), tags, min_ts, max_ts, drop_series)
-            .map_err(|e| self.mutation_error(e, db))?;
+        // The guard goes with this statement: `mutation_error` may lock.
+        let r = lock(&self.db).delete(db, Some(measurement), tags, min_ts, max_ts, drop_series);
+        let out = r.map_err(|e| self.mutation_error(e, db))?;
         if out.series > 0 {
             crate::info!(
                 "{} {} series of {db}.{measurement}",
@@ -453,7 +459,7 @@ impl Engine {
                 Error::DatabaseNotFound => {
                     EngineError::NotFound(format!("database not found: \"{db_name}\""))
                 }
-                Error::DeviceFull => self.full_error(),
+                Error::DeviceFull => self.full_error_in(&db),
                 // Stopped by a failure elsewhere (a sync round): say which.
                 Error::Poisoned => self
                     .check()
@@ -493,7 +499,12 @@ impl Engine {
     }
 
     fn full_error(&self) -> EngineError {
-        let s = lock(&self.db).stats();
+        self.full_error_in(&lock(&self.db))
+    }
+
+    /// [`Engine::full_error`] with the store's lock held (`db`).
+    fn full_error_in(&self, db: &Db<FileDevice>) -> EngineError {
+        let s = db.stats();
         EngineError::Full(format!(
             "storage full: {:.1} of {} MiB (max_disk_mb) in use{}; delete data, shorten retention_days or raise max_disk_mb",
             (s.capacity_bytes - s.free_bytes) as f64 / (1 << 20) as f64,
@@ -570,9 +581,14 @@ impl Engine {
     /// (one filling, one being flushed), up to `write_wait_ms`.
     fn wait_for_memory(&self) -> Result<(), EngineError> {
         let limit = self.cfg.memtable_bytes().saturating_mul(2);
-        // As the last write left it: flushes only lower it, and the check
-        // under the lock below refreshes it.
+        // As the last write left it (flushes only lower it); when over,
+        // looked at again under the lock.
         if self.buffered.load(Ordering::Acquire) < limit {
+            return Ok(());
+        }
+        let buffered = lock(&self.db).buffered_bytes();
+        self.buffered.store(buffered, Ordering::Release);
+        if buffered < limit {
             return Ok(());
         }
         self.metrics
@@ -651,7 +667,7 @@ impl Engine {
             }
             Err(e) => {
                 if let Error::Device(d) = &e {
-                    self.fail(format!("manifest commit failed: {d}"));
+                    self.fail_locked(db, format!("manifest commit failed: {d}"));
                 }
                 crate::error!("retention/capacity pass failed: {e}");
                 Enforced::default()
@@ -756,7 +772,7 @@ impl Engine {
                 Err(e) => {
                     crate::warn!("cannot move a table down: {e}");
                     if let Error::Device(d) = &e {
-                        self.fail(format!("storage error: {d}"));
+                        self.fail_locked(db, format!("storage error: {d}"));
                     }
                     break;
                 }
@@ -1201,6 +1217,90 @@ mod tests {
         // Reopened, the store has at least what was acknowledged.
         let e = Engine::open(&cfg).expect("reopen");
         assert!(count(&e) >= 5_000);
+        drop(e);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A write that finds the store itself full (max_disk_mb) answers
+    /// "storage full" under either policy; the error is built under the
+    /// store's lock, which must not be taken a second time.
+    #[test]
+    fn a_write_into_a_full_store_answers_full_and_does_not_hang() {
+        for on_full in [OnFull::DropOldest, OnFull::Reject] {
+            let dir = temp_dir(&format!("store-full-{on_full:?}"));
+            let cfg = Config {
+                data_dir: dir.clone(),
+                max_disk_mb: 16,
+                max_memory_mb: 8,
+                on_full,
+                sync: SyncMode::Interval,
+                ..Config::default()
+            };
+            let e = Engine::open(&cfg).expect("open");
+            let (tx, rx) = std::sync::mpsc::channel();
+            let writer = Arc::clone(&e);
+            std::thread::spawn(move || {
+                // One time window: nothing old to drop.
+                let mut t = 0;
+                let mut written = 0;
+                let outcome = loop {
+                    if written > 40_000_000 {
+                        break None;
+                    }
+                    match writer.write("pulsardb", &batch(50_000, t)) {
+                        Ok(o) => written += o.points,
+                        Err(err) => break Some((err, written)),
+                    }
+                    t += 50_000;
+                    let _ = writer.flush();
+                };
+                let _ = tx.send(outcome);
+            });
+            // A liveness guard, not a timing assertion: a lock taken twice
+            // never returns.
+            let outcome = rx
+                .recv_timeout(Duration::from_secs(120))
+                .expect("the writer never returned");
+            let (err, written) = outcome.expect("16 MiB never filled");
+            assert!(matches!(err, EngineError::Full(_)), "{on_full:?}: {err:?}");
+            assert!(err.to_string().contains("storage full"), "{err}");
+            assert!(written > 0);
+            // Still serving: queries and metadata answer.
+            assert!(count(&e) >= written.min(1));
+            let _ = e.gauges();
+            drop(e);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    /// A device error in a DELETE stops writes and answers; the error path
+    /// runs without the store's lock held twice.
+    #[test]
+    fn a_device_error_in_a_delete_stops_writes_and_does_not_hang() {
+        let dir = temp_dir("delete-device-error");
+        let cfg = Config {
+            data_dir: dir.clone(),
+            sync: SyncMode::Interval,
+            ..Config::default()
+        };
+        let e = Engine::open(&cfg).expect("open");
+        e.write("pulsardb", &batch(1_000, 0)).expect("write");
+        e.flush().expect("flush");
+        e.dev.fail_writes.store(true, Ordering::Relaxed);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let deleter = Arc::clone(&e);
+        std::thread::spawn(move || {
+            let r = deleter.delete("pulsardb", "m", &TagExpr::True, 0, 500, false);
+            let _ = tx.send(r);
+        });
+        let r = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the delete never returned");
+        assert!(matches!(r, Err(EngineError::Unavailable(_))), "{r:?}");
+        assert!(e.failure().is_some());
+        e.dev.fail_writes.store(false, Ordering::Relaxed);
+        let w = e.write("pulsardb", &batch(10, 5_000));
+        assert!(matches!(w, Err(EngineError::Unavailable(_))), "{w:?}");
         drop(e);
         let _ = std::fs::remove_dir_all(&dir);
     }

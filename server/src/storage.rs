@@ -94,6 +94,9 @@ pub struct FileDevice {
     /// Tests: every handle's syncs fail while set.
     #[cfg(test)]
     pub(crate) fail_syncs: Arc<std::sync::atomic::AtomicBool>,
+    /// Tests: every handle's writes fail while set.
+    #[cfg(test)]
+    pub(crate) fail_writes: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FileDevice {
@@ -143,6 +146,8 @@ impl FileDevice {
             allocated_to: Arc::default(),
             #[cfg(test)]
             fail_syncs: Arc::default(),
+            #[cfg(test)]
+            fail_writes: Arc::default(),
         }
     }
 
@@ -263,6 +268,10 @@ impl BlockDevice for FileDevice {
     fn program(&mut self, block: BlockId, offset: u32, data: &[u8]) -> Result<(), FileError> {
         if !self.writable {
             return Err(FileError::ReadOnly);
+        }
+        #[cfg(test)]
+        if self.fail_writes.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(FileError::Io(io::Error::other("injected write failure")));
         }
         let at = self.offset(block, offset, data.len())?;
         self.file.write_all_at(data, at).map_err(FileError::Io)?;
