@@ -120,6 +120,16 @@ struct Handoff {
     cv: Condvar,
 }
 
+/// Ends a sync round's leadership if the round unwinds.
+struct Leading<'a>(&'a Engine);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.group).syncing = false;
+        self.0.cv.notify_all();
+    }
+}
+
 /// The engine.
 #[derive(Debug)]
 pub struct Engine {
@@ -321,7 +331,8 @@ impl Engine {
     /// taking it again would deadlock.
     fn fail_locked(&self, db: &mut Db<FileDevice>, why: String) {
         crate::error!("{why}; writes are refused until restart");
-        *lock(&self.failure) = Some(why);
+        // The first cause stays: later ones follow from it.
+        lock(&self.failure).get_or_insert(why);
         self.failed.store(true, Ordering::Release);
         db.poison();
     }
@@ -361,7 +372,11 @@ impl Engine {
         let lsn = {
             let mut db = lock(&self.db);
             if db.has_database(name) {
-                return Ok(());
+                // Perhaps created by a call still waiting for its sync:
+                // durable when this returns too.
+                let lsn = db.store().next_lsn() - 1;
+                drop(db);
+                return self.wait_durable(lsn);
             }
             db.create_database(name).map_err(map_err)?;
             self.set_database(name, true);
@@ -415,6 +430,15 @@ impl Engine {
         Ok(())
     }
 
+    /// The error for the HTTP layer; a device error first stops writes.
+    /// Not with the store's lock held.
+    fn stopping(&self, e: Error<FileError>) -> EngineError {
+        if let Error::Device(d) = &e {
+            self.fail(format!("storage error: {d}"));
+        }
+        map_err(e)
+    }
+
     fn mutation_error(&self, e: Error<FileError>, db: &str) -> EngineError {
         if let Error::Device(d) = &e {
             self.fail(format!("storage error: {d}"));
@@ -455,18 +479,30 @@ impl Engine {
                 self.enforce_locked(&mut db);
                 r = db.write_with(db_name, batch, |db| self.serve_handoff(db));
             }
-            let out = r.map_err(|e| match e {
-                Error::DatabaseNotFound => {
-                    EngineError::NotFound(format!("database not found: \"{db_name}\""))
+            let out = match r {
+                Ok(o) => o,
+                Err(Error::DatabaseNotFound) => {
+                    return Err(EngineError::NotFound(format!(
+                        "database not found: \"{db_name}\""
+                    )));
                 }
-                Error::DeviceFull => self.full_error_in(&db),
+                Err(Error::DeviceFull) => return Err(self.full_error_in(&db)),
                 // Stopped by a failure elsewhere (a sync round): say which.
-                Error::Poisoned => self
-                    .check()
-                    .err()
-                    .unwrap_or_else(|| map_err(Error::Poisoned)),
-                other => map_err(other),
-            })?;
+                Err(Error::Poisoned) => {
+                    return Err(self
+                        .check()
+                        .err()
+                        .unwrap_or_else(|| map_err(Error::Poisoned)));
+                }
+                Err(Error::Device(d)) => {
+                    self.fail_locked(&mut db, format!("write to the store failed: {d}"));
+                    return Err(self
+                        .check()
+                        .err()
+                        .unwrap_or_else(|| EngineError::Unavailable("writes are refused".into())));
+                }
+                Err(other) => return Err(map_err(other)),
+            };
             // Program the records now, while the lock is held anyway: the
             // sync round then needs no lock before its fsync.
             let prepared = if out.lsn > 0 && self.cfg.sync == SyncMode::Always {
@@ -818,13 +854,20 @@ impl Engine {
             }
             g.syncing = true;
             drop(g);
+            // Should the round unwind, the flag still goes and the waiters
+            // wake (one of them leads the next round).
+            let leading = Leading(self);
             let r = self.sync_round(lsn);
-            g = lock(&self.group);
-            g.syncing = false;
-            match r {
-                Ok(d) => g.durable = g.durable.max(d),
-                Err(why) => self.fail(why),
+            if let Err(why) = &r {
+                // Not under `group`: failing takes the store's lock.
+                self.fail(why.clone());
             }
+            g = lock(&self.group);
+            if let Ok(d) = r {
+                g.durable = g.durable.max(d);
+            }
+            g.syncing = false;
+            core::mem::forget(leading);
             self.cv.notify_all();
         }
     }
@@ -928,7 +971,8 @@ impl Engine {
         let rounds = lock(&self.db).stats().frozen_bytes.min(1) + 2;
         for _ in 0..rounds {
             let t0 = Instant::now();
-            let Some(mut job) = lock(&self.db).begin_flush().map_err(map_err)? else {
+            let begun = lock(&self.db).begin_flush();
+            let Some(mut job) = begun.map_err(|e| self.stopping(e))? else {
                 break;
             };
             // Tables take less than half what the memtable held (16+ bytes
@@ -943,9 +987,10 @@ impl Engine {
             match r {
                 Ok(()) => {
                     let n = job.tables();
-                    lock(&self.db).finish_flush(job).map_err(|e| {
+                    let done = lock(&self.db).finish_flush(job);
+                    done.map_err(|e| {
                         self.metrics.flush_errors.fetch_add(1, Ordering::Relaxed);
-                        map_err(e)
+                        self.stopping(e)
                     })?;
                     tables += n;
                     self.trim_file(&lock(&self.db));
@@ -1303,5 +1348,39 @@ mod tests {
         assert!(matches!(w, Err(EngineError::Unavailable(_))), "{w:?}");
         drop(e);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A device error while a write appends to the WAL stops writes and
+    /// says so (the store refuses everything after it; the engine must
+    /// report it, not only the next caller).
+    #[test]
+    fn a_device_error_in_a_write_stops_writes_and_names_it() {
+        for sync in [SyncMode::Interval, SyncMode::Always] {
+            let dir = temp_dir(&format!("write-device-error-{sync:?}"));
+            let cfg = Config {
+                data_dir: dir.clone(),
+                sync,
+                ..Config::default()
+            };
+            let e = Engine::open(&cfg).expect("open");
+            e.write("pulsardb", &batch(100, 0)).expect("write");
+            e.dev.fail_writes.store(true, Ordering::Relaxed);
+            // Large enough to fill a WAL block, so it programs.
+            let r = e.write("pulsardb", &batch(20_000, 1_000));
+            assert!(
+                matches!(r, Err(EngineError::Unavailable(_))),
+                "{sync:?}: {r:?}"
+            );
+            let why = e.failure().expect("failure recorded");
+            assert!(why.contains("injected write failure"), "{sync:?}: {why}");
+            e.dev.fail_writes.store(false, Ordering::Relaxed);
+            let again = e.write("pulsardb", &batch(10, 100_000));
+            let Err(EngineError::Unavailable(msg)) = again else {
+                panic!("{sync:?}: {again:?}");
+            };
+            assert!(msg.contains("injected write failure"), "{msg}");
+            drop(e);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }
