@@ -294,16 +294,23 @@ fn measure(geo: Geometry, ops: &[Op]) -> (u64, u64, u64) {
     (s.bytes_programmed, s.erases, s.syncs)
 }
 
+/// Cuts `ops` on `SMALL` at every programmed byte, erase and sync; returns
+/// the tally and the uncut run's programmed bytes, erases and syncs.
+fn every_cut(ops: &[Op]) -> (Tally, u64, u64, u64) {
+    let (bytes, erases, syncs) = measure(SMALL, ops);
+    let cuts = all_cuts(bytes, erases, syncs);
+    let mut t = Tally::default();
+    for (k, cut) in cuts.iter().enumerate() {
+        cut_and_check(SMALL, ops, *cut, k as u64, fill_for(k as u64), &mut t);
+    }
+    (t, bytes, erases, syncs)
+}
+
 #[test]
 fn exhaustive_cuts_small_workload() {
     let ops = workload(7, 220, 1400);
     let appends = ops.iter().filter(|o| matches!(o, Op::Append(_))).count();
-    let (bytes, erases, syncs) = measure(SMALL, &ops);
-    let cuts = all_cuts(bytes, erases, syncs);
-    let mut t = Tally::default();
-    for (k, cut) in cuts.iter().enumerate() {
-        cut_and_check(SMALL, &ops, *cut, k as u64, fill_for(k as u64), &mut t);
-    }
+    let (t, bytes, erases, syncs) = every_cut(&ops);
     println!(
         "exhaustive: {appends} appends; cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); \
          cut in format {}, cut in workload {}, no cut {}; records replayed {}",
@@ -321,12 +328,7 @@ fn exhaustive_cuts_small_workload() {
 fn exhaustive_cuts_split_sync() {
     let ops = split_workload(11, 160, 1400);
     let prepares = ops.iter().filter(|o| matches!(o, Op::Prepare)).count();
-    let (bytes, erases, syncs) = measure(SMALL, &ops);
-    let cuts = all_cuts(bytes, erases, syncs);
-    let mut t = Tally::default();
-    for (k, cut) in cuts.iter().enumerate() {
-        cut_and_check(SMALL, &ops, *cut, k as u64, fill_for(k as u64), &mut t);
-    }
+    let (t, bytes, erases, syncs) = every_cut(&ops);
     println!(
         "split sync: {} ops, {prepares} prepared rounds; cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); \
          cut in workload {}, no cut {}; records replayed {}",
