@@ -646,12 +646,36 @@ net,host=a rx=7i 60
         "SELECT v FROM cpu WHERE host = 'a' AND time >= '1970-01-01 00:02:00'",
         json!([{"name": "cpu", "columns": ["time", "v"], "values": [[120, 5], [300, 4]]}]),
     );
+    // top()/bottom(): several rows, each at its point's time, with the
+    // point's tags; with a tag argument, the best point per tag value first.
+    check(
+        "SELECT top(v, 2), host FROM cpu",
+        json!([{"name": "cpu", "columns": ["time", "top", "host"], "values": [[120, 5, "a"], [300, 4, "a"]]}]),
+    );
+    check(
+        "SELECT bottom(v, host, 2) FROM cpu",
+        json!([{"name": "cpu", "columns": ["time", "bottom", "host"], "values": [[60, 1, "a"], [120, 2, "b"]]}]),
+    );
+    // distinct(): each value once per window, by first time then value.
+    check(
+        "SELECT distinct(n) FROM cpu WHERE time >= 0s AND time < 360s GROUP BY time(2m)",
+        json!([{"name": "cpu", "columns": ["time", "distinct"], "values": [[0, 10], [0, 30], [120, 20], [120, 50], [240, 40]]}]),
+    );
+    check(
+        "SELECT count(distinct(v)) FROM cpu",
+        json!([{"name": "cpu", "columns": ["time", "count"], "values": [[0, 5]]}]),
+    );
+    let got = q("SELECT top(v, 2), mean(v) FROM cpu");
+    assert_eq!(
+        got["error"],
+        json!("selector function top() cannot be combined with other functions"),
+        "{got}"
+    );
+    checks += 1;
     // Functions not implemented answer an error naming them.
     for f in [
-        "distinct(v)",
-        "top(v, 2)",
-        "bottom(v, 2)",
         "holt_winters(mean(v), 2, 1)",
+        "holt_winters_with_fit(mean(v), 2, 1)",
     ] {
         let name = f.split('(').next().unwrap_or_default();
         let got = q(&format!("SELECT {f} FROM cpu GROUP BY time(1m)"));

@@ -14,6 +14,7 @@
 //!   windows of an aggregate (the derivatives' unit defaults to 1 s for raw
 //!   values and to the GROUP BY interval for windows, elapsed's to 1 ns, as
 //!   in InfluxDB).
+//! - top, bottom and distinct answer several rows per window: `multirow`.
 //! - Times follow InfluxDB: GROUP BY time buckets are aligned to the epoch
 //!   (plus the offset); an aggregate without GROUP BY time reports the start
 //!   of the time range (0 when unbounded), a lone selector the time of the
@@ -29,6 +30,8 @@ use super::ast::{BinOp, Dimension, Expr, Field, Fill, Select, VarKind};
 use super::cond::{self, Row, TimeRange};
 use super::exec::{Ctx, source_db};
 use super::result::{Cell, Series};
+
+mod multirow;
 
 /// A series' tags, sorted by key.
 type Tags = Vec<(String, String)>;
@@ -75,6 +78,8 @@ struct Agg {
     func: String,
     field: String,
     arg: Option<f64>,
+    /// `count(distinct(field))`.
+    distinct: bool,
 }
 
 /// An aggregate's value in one window, with the time of the point a
@@ -125,6 +130,15 @@ fn from_values(agg: &Agg, pts: &[(i64, Value)]) -> Out {
             time: None,
         };
     };
+    if agg.distinct {
+        let mut vs: Vec<Value> = pts.iter().map(|p| p.1).collect();
+        vs.sort_by(value_order);
+        vs.dedup_by(|a, b| value_order(a, b).is_eq());
+        return Out {
+            value: Cell::Int(vs.len() as i64),
+            time: None,
+        };
+    }
     if CORE_AGGS.contains(&agg.func.as_str()) {
         let mut acc = Acc::point(t0, v0);
         for &(t, v) in pts.get(1..).unwrap_or_default() {
@@ -331,6 +345,17 @@ fn walk<'e>(
     }
 }
 
+/// The field of `count(distinct(field))`.
+fn count_distinct<'a>(name: &str, args: &'a [Expr]) -> Option<&'a str> {
+    match (name, args) {
+        ("count", [Expr::Call { name, args }]) if name == "distinct" => match args.as_slice() {
+            [Expr::Var { name, .. }] => Some(name),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The aggregate calls of a projection list, and whether any exists.
 fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
     let mut out: Vec<Agg> = Vec::new();
@@ -341,6 +366,18 @@ fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
             };
             if !is_agg(name) {
                 return Ok(true);
+            }
+            if let Some(field) = count_distinct(name, args) {
+                let a = Agg {
+                    func: name.clone(),
+                    field: field.to_string(),
+                    arg: None,
+                    distinct: true,
+                };
+                if !out.contains(&a) {
+                    out.push(a);
+                }
+                return Ok(false);
             }
             let field = match args.first() {
                 Some(Expr::Var { name: v, .. }) => v.clone(),
@@ -381,6 +418,7 @@ fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
                 func: name.clone(),
                 field,
                 arg,
+                distinct: false,
             };
             if !out.contains(&a) {
                 out.push(a);
@@ -802,6 +840,28 @@ fn select_measurement(
                 .collect()
         })
     })?;
+    let untimed: Vec<Field> = fields
+        .iter()
+        .filter(|f| !matches!(&f.expr, Expr::Var { name, .. } if name.eq_ignore_ascii_case("time")))
+        .cloned()
+        .collect();
+    if let Some(multi) = multirow::find(&untimed, s, &is_tag)? {
+        return multirow::run(
+            ctx,
+            db,
+            m,
+            s,
+            &multi,
+            &untimed,
+            &all_fields,
+            &group_by,
+            &split,
+            range,
+            interval,
+            &tag_expr,
+            &is_tag,
+        );
+    }
     let aggs = aggregates(&fields)?;
     let trans = transforms(&fields)?;
     // Projections that are neither tags nor functions: raw fields.
@@ -821,10 +881,7 @@ fn select_measurement(
         })?;
     }
     // `SELECT time, ...`: time is always the first column.
-    let fields: Vec<Field> = fields
-        .into_iter()
-        .filter(|f| !matches!(&f.expr, Expr::Var { name, .. } if name.eq_ignore_ascii_case("time")))
-        .collect();
+    let fields = untimed;
     let columns: Vec<String> = std::iter::once("time".to_string())
         .chain(unique(fields.iter().map(column_name).collect()))
         .collect();
@@ -876,8 +933,11 @@ fn select_measurement(
             range.start = range.start.saturating_sub(iv);
         }
     }
-    let core =
-        !aux && split.rows.is_empty() && aggs.iter().all(|a| CORE_AGGS.contains(&a.func.as_str()));
+    let core = !aux
+        && split.rows.is_empty()
+        && aggs
+            .iter()
+            .all(|a| !a.distinct && CORE_AGGS.contains(&a.func.as_str()));
     // With `aux`: group → window → the selected point's series tags and row.
     let mut aux_rows: AuxRows = BTreeMap::new();
     // group → window → aggregate key → value
@@ -956,19 +1016,7 @@ fn select_measurement(
         // With `aux`: the selector's candidate points (time, value, series).
         let mut cands: Candidates = BTreeMap::new();
         for (si, (tags_of, series_rows)) in rows.iter().enumerate() {
-            let group: Vec<(String, String)> = group_by
-                .iter()
-                .map(|k| {
-                    (
-                        k.clone(),
-                        tags_of
-                            .iter()
-                            .find(|(a, _)| a == k)
-                            .map(|(_, v)| v.clone())
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect();
+            let group = group_key(&group_by, tags_of);
             for (t, vals) in series_rows {
                 let cells: HashMap<String, Cell> = vals
                     .iter()
@@ -1250,8 +1298,10 @@ fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
     if !is_agg(name) {
         return None;
     }
-    let field = match args.first() {
-        Some(Expr::Var { name, .. }) => name,
+    let distinct = count_distinct(name, args);
+    let field = match (args.first(), distinct) {
+        (_, Some(f)) => f,
+        (Some(Expr::Var { name, .. }), None) => name.as_str(),
         _ => return Some(Cell::Null),
     };
     let arg = match args.get(1) {
@@ -1260,9 +1310,9 @@ fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
         Some(Expr::Duration(d)) => Some(*d as f64),
         _ => None,
     };
-    let i = aggs
-        .iter()
-        .position(|a| a.func == *name && a.field == *field && a.arg == arg);
+    let i = aggs.iter().position(|a| {
+        a.func == *name && a.field == field && a.arg == arg && a.distinct == distinct.is_some()
+    });
     Some(
         i.and_then(|i| v.get(i))
             .and_then(Option::as_ref)
@@ -1347,6 +1397,23 @@ fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [Vec<Option<Ou
             }
         }
     }
+}
+
+/// A series' group: its values of the GROUP BY tag keys (empty if absent).
+fn group_key(group_by: &[String], tags_of: &[(String, String)]) -> Tags {
+    group_by
+        .iter()
+        .map(|k| {
+            (
+                k.clone(),
+                tags_of
+                    .iter()
+                    .find(|(a, _)| a == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 fn page<T>(v: Vec<T>, limit: Option<u64>, offset: Option<u64>) -> Vec<T> {
@@ -1453,19 +1520,7 @@ fn raw_select(
     // group → rows (time, tagset order, cells)
     let mut groups: BTreeMap<Tags, Vec<(i64, usize, Vec<Cell>)>> = BTreeMap::new();
     for (si, (tags_of, series_rows)) in rows.iter().enumerate() {
-        let group: Vec<(String, String)> = group_by
-            .iter()
-            .map(|k| {
-                (
-                    k.clone(),
-                    tags_of
-                        .iter()
-                        .find(|(a, _)| a == k)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
+        let group = group_key(group_by, tags_of);
         for (t, vals) in series_rows {
             let cells: HashMap<String, Cell> = vals
                 .iter()
