@@ -286,6 +286,14 @@ QUERIES = [
     f"SELECT elapsed(ok, 1m) FROM mem WHERE host = 'a' AND {W} LIMIT 4",
     f"SELECT elapsed(usage_user, 1m) FROM cpu WHERE host = 'c' AND {W} ORDER BY time DESC LIMIT 3",
     f"SELECT elapsed(mean(usage_user), 1m) FROM cpu WHERE {W} GROUP BY time(10m)",
+    # fill() of a selector's auxiliary fields; fill(previous) under ORDER BY time DESC
+    f"SELECT max(usage_user), host, usage_system FROM cpu WHERE host = 'c' AND time >= {T0 + 900}s AND time < {T0 + 1700}s GROUP BY time(5m) fill(previous)",
+    f"SELECT max(usage_user), host, usage_system FROM cpu WHERE host = 'c' AND time >= {T0 + 900}s AND time < {T0 + 1700}s GROUP BY time(5m) fill(0)",
+    f"SELECT max(usage_user), host, usage_system FROM cpu WHERE host = 'c' AND time >= {T0 + 900}s AND time < {T0 + 1700}s GROUP BY time(5m) fill(linear)",
+    f"SELECT max(usage_user), host, usage_system FROM cpu WHERE host = 'c' AND time >= {T0 + 900}s AND time < {T0 + 1700}s GROUP BY time(5m) fill(previous) ORDER BY time DESC",
+    f"SELECT mean(usage_user) FROM cpu WHERE host = 'c' AND time >= {T0 + 900}s AND time < {T0 + 1700}s GROUP BY time(5m) fill(previous) ORDER BY time DESC",
+    f"SELECT first(usage_user), usage_system FROM cpu WHERE time >= {T0 + 900}s AND time < {T0 + 1700}s GROUP BY time(5m), host fill(previous) ORDER BY time DESC",
+    f"SELECT derivative(mean(usage_user)) FROM cpu WHERE host = 'c' AND time >= {T0 + 900}s AND time < {T0 + 1700}s GROUP BY time(5m) fill(previous) ORDER BY time DESC",
     # top, bottom, distinct: several rows per window; ties (36.5, 116) go to the earliest
     f"SELECT top(usage_user, 3) FROM cpu WHERE {W}",
     f"SELECT top(usage_user, 3), host, usage_system FROM cpu WHERE {W}",

@@ -1188,7 +1188,16 @@ fn select_measurement(
             }
         }
         if interval.is_some() {
+            // fill(previous) takes the row before in the order reported, as
+            // InfluxDB: under ORDER BY time DESC, the later window.
+            let backwards = s.order_desc && fill == Fill::Previous;
+            if backwards {
+                vals.reverse();
+            }
             fill_rows(&fill, &aggs, &times, &mut vals);
+            if backwards {
+                vals.reverse();
+            }
         }
         let report_time = |i: usize, w: i64| -> i64 {
             if lone_selector
@@ -1232,6 +1241,8 @@ fn select_measurement(
             ));
         }
         let mut rows: Vec<Vec<Cell>> = Vec::new();
+        // Rows of windows without a selected point (filled), for `aux`.
+        let mut filled: Vec<bool> = Vec::new();
         for (i, (v, &w)) in vals.iter().zip(&times).enumerate() {
             let res = |e: &Expr| -> Option<Cell> {
                 if let Some(k) = trans.iter().position(|t| t == e) {
@@ -1271,9 +1282,14 @@ fn select_measurement(
             row.push(Cell::Time(report_time(i, w)));
             row.extend(cells);
             rows.push(row);
+            filled.push(aux && aux_g.and_then(|a| a.get(&w)).is_none());
         }
         if s.order_desc {
             rows.reverse();
+            filled.reverse();
+        }
+        if aux {
+            fill_aux(&fill, &fields, &mut rows, &filled);
         }
         let rows = page(rows, s.limit, s.offset);
         if rows.is_empty() {
@@ -1318,6 +1334,40 @@ fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
             .and_then(Option::as_ref)
             .map_or(Cell::Null, |o| o.value.clone()),
     )
+}
+
+/// The auxiliary columns (plain fields and tags beside a selector) of the
+/// rows of windows without points, as InfluxDB fills them: fill(previous)
+/// repeats the row before's (in the order reported), fill(<number>) puts
+/// the number in each of them, tags included; other fills leave nulls.
+fn fill_aux(fill: &Fill, fields: &[Field], rows: &mut [Vec<Cell>], filled: &[bool]) {
+    // Cell positions: after the time column.
+    let cols: Vec<usize> = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.expr, Expr::Var { .. }))
+        .map(|(i, _)| i + 1)
+        .collect();
+    let mut prev: Option<Vec<Cell>> = None;
+    for (row, &empty) in rows.iter_mut().zip(filled) {
+        if empty {
+            for (k, &c) in cols.iter().enumerate() {
+                let v = match fill {
+                    Fill::Previous => prev.as_ref().and_then(|p| p.get(k)).cloned(),
+                    Fill::Number(n) => Some(Cell::Float(*n)),
+                    _ => None,
+                };
+                if let (Some(v), Some(slot)) = (v, row.get_mut(c)) {
+                    *slot = v;
+                }
+            }
+        }
+        prev = Some(
+            cols.iter()
+                .map(|&c| row.get(c).cloned().unwrap_or(Cell::Null))
+                .collect(),
+        );
+    }
 }
 
 /// fill(previous | linear | <number>) on missing aggregate values, and
