@@ -973,9 +973,10 @@ impl Engine {
             let Some(mut job) = begun.map_err(|e| self.stopping(e))? else {
                 break;
             };
-            // Tables take less than half what the memtable held (16+ bytes
-            // a point there; at most about 10 in a table, encoded fast).
-            if let Err(e) = self.ensure_room(job.memtable_bytes() as u64 / 2) {
+            // Tables take at most two thirds of what the memtable held (16
+            // bytes a point there at least; at most about 10 in a table,
+            // encoded fast).
+            if let Err(e) = self.ensure_room(job.memtable_bytes() as u64 * 2 / 3) {
                 lock(&self.db).abort_flush(job);
                 return Err(e);
             }

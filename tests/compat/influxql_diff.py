@@ -66,6 +66,12 @@ def data():
     # before 1970, and large integers
     for i in range(40):
         lines.append(f"old,src=s{i % 2} v={(i * 37) % 11 - 5.5},big={2**62 // 40 * (i % 7)}i {-86400 * 3 + i * 3600}")
+    # a point in the future (2100), and zeros of both signs
+    lines.append(f"fut v=1 {BASE}")
+    lines.append("fut v=9 4102444800")
+    lines.append(f"zz v=-0.0 {BASE}")
+    lines.append(f"zz v=0 {BASE + 10}")
+    lines.append(f"zz v=2 {BASE + 20}")
     return "\n".join(lines) + "\n"
 
 
@@ -332,6 +338,11 @@ QUERIES = [
     f"SELECT count(distinct(procs)) FROM cpu WHERE {W} GROUP BY host",
     f"SELECT count(distinct(procs)) FROM cpu WHERE host = 'c' AND time >= {T0 + 900}s AND time < {T0 + 1700}s GROUP BY time(5m)",
     f"SELECT count(distinct(procs)), mean(procs) FROM cpu WHERE {W}",
+    f"SELECT top(v, 2) FROM fut WHERE time >= {T0}s GROUP BY time(1h)",
+    f"SELECT distinct(v) FROM fut WHERE time >= {T0}s GROUP BY time(1h)",
+    "SELECT top(v, 2) FROM fut",
+    "SELECT distinct(v) FROM zz",
+    "SELECT count(distinct(v)) FROM zz",
 ]
 
 # Differences kept on purpose, with the reason; they must still run without error.

@@ -131,7 +131,7 @@ fn from_values(agg: &Agg, pts: &[(i64, Value)]) -> Out {
         };
     };
     if agg.distinct {
-        let mut vs: Vec<Value> = pts.iter().map(|p| p.1).collect();
+        let mut vs: Vec<Value> = pts.iter().map(|p| distinct_key(p.1)).collect();
         vs.sort_by(value_order);
         vs.dedup_by(|a, b| value_order(a, b).is_eq());
         return Out {
@@ -225,6 +225,15 @@ fn from_values(agg: &Agg, pts: &[(i64, Value)]) -> Out {
             value: Cell::Null,
             time: None,
         },
+    }
+}
+
+/// A value as `distinct` tells values apart: −0.0 is 0.0 (InfluxDB keys
+/// them in a map, where the two are equal).
+fn distinct_key(v: Value) -> Value {
+    match v {
+        Value::Float(f) => Value::Float(if f == 0.0 { 0.0 } else { f }),
+        v => v,
     }
 }
 
@@ -846,6 +855,10 @@ fn select_measurement(
         .cloned()
         .collect();
     if let Some(multi) = multirow::find(&untimed, s, &is_tag)? {
+        // GROUP BY time without an upper bound stops at now(), as below.
+        if interval.is_some() && range.end == i64::MAX {
+            range.end = ctx.now;
+        }
         return multirow::run(
             ctx,
             db,

@@ -35,7 +35,8 @@ use super::super::cond::{self, Row, Split, TimeRange};
 use super::super::exec::Ctx;
 use super::super::result::{Cell, Series};
 use super::{
-    Tags, column_name, eval, group_key, page, raw_rows, unique, value_cell, value_order, walk,
+    Tags, column_name, distinct_key, eval, group_key, page, raw_rows, unique, value_cell,
+    value_order, walk,
 };
 
 /// Which function.
@@ -241,14 +242,15 @@ fn window_rows(
     m: &Multi,
     mut cands: Vec<Cand>,
     report: i64,
-    series_tags: &dyn Fn(usize) -> Vec<Option<String>>,
+    combos: &[Vec<Option<String>>],
 ) -> Vec<Cand> {
     match m.func {
         Func::Distinct => {
             // Each value with its first point, ordered by that point's time,
             // then by value.
-            cands.sort_by(|a, b| value_order(&a.1, &b.1).then(a.0.cmp(&b.0)));
-            cands.dedup_by(|later, first| value_order(&later.1, &first.1).is_eq());
+            let key = |c: &Cand| distinct_key(c.1);
+            cands.sort_by(|a, b| value_order(&key(a), &key(b)).then(a.0.cmp(&b.0)));
+            cands.dedup_by(|later, first| value_order(&key(later), &key(first)).is_eq());
             cands.sort_by(|a, b| a.0.cmp(&b.0).then(value_order(&a.1, &b.1)));
             cands
                 .into_iter()
@@ -260,8 +262,8 @@ fn window_rows(
             if !m.tags.is_empty() {
                 // The best point of each combination of the tags' values
                 // (the first in this order).
-                let mut seen: HashSet<Vec<Option<String>>> = HashSet::new();
-                cands.retain(|c| seen.insert(series_tags(c.2)));
+                let mut seen: HashSet<&[Option<String>]> = HashSet::new();
+                cands.retain(|c| seen.insert(combos.get(c.2).map_or(&[][..], Vec::as_slice)));
             }
             cands.truncate(m.n);
             cands.sort_by(|a, b| {
@@ -324,7 +326,7 @@ pub(super) fn run(
     // group → window → candidates.
     let mut cands: BTreeMap<Tags, BTreeMap<i64, Vec<Cand>>> = BTreeMap::new();
     for (si, (tags_of, series_rows)) in rows.iter().enumerate() {
-        let group = group_key(group_by, tags_of);
+        let per_window = cands.entry(group_key(group_by, tags_of)).or_default();
         for (&t, vals) in series_rows {
             let Some(&v) = vals.get(&m.field) else {
                 continue;
@@ -353,12 +355,7 @@ pub(super) fn run(
                 Some((iv, off)) => window_start(t, iv, off),
                 None => range.start,
             };
-            cands
-                .entry(group.clone())
-                .or_default()
-                .entry(w)
-                .or_default()
-                .push((t, v, si));
+            per_window.entry(w).or_default().push((t, v, si));
         }
     }
     // Columns: the projections, the tags of `top(f, tag.., N)` right after
@@ -373,13 +370,16 @@ pub(super) fn run(
     let columns: Vec<String> = std::iter::once("time".to_string())
         .chain(unique(names))
         .collect();
-    let series_tags = |si: usize| -> Vec<Option<String>> {
-        let tags_of = rows.get(si).map_or(&[][..], |r| r.0.as_slice());
-        m.tags
-            .iter()
-            .map(|k| tags_of.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()))
-            .collect()
-    };
+    // Per series: its values of the tags of `top(f, tag.., N)`.
+    let combos: Vec<Vec<Option<String>>> = rows
+        .iter()
+        .map(|(tags_of, _)| {
+            m.tags
+                .iter()
+                .map(|k| tags_of.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()))
+                .collect()
+        })
+        .collect();
     let mut out = Vec::new();
     for (g, ws) in cands {
         let mut per_window: Vec<Vec<Vec<Cell>>> = Vec::new();
@@ -390,7 +390,7 @@ pub(super) fn run(
                 0
             };
             let mut rows_w = Vec::new();
-            for (t, v, si) in window_rows(m, cs, report, &series_tags) {
+            for (t, v, si) in window_rows(m, cs, report, &combos) {
                 let (tags_of, series_rows) = match rows.get(si) {
                     Some(r) => (r.0.as_slice(), Some(&r.1)),
                     None => (&[][..], None),
@@ -420,10 +420,11 @@ pub(super) fn run(
                 for (i, f) in fields.iter().enumerate() {
                     row.push(eval(&f.expr, &res, 0));
                     if i == m.at {
+                        let combo = combos.get(si).map_or(&[][..], Vec::as_slice);
                         row.extend(
-                            series_tags(si)
-                                .into_iter()
-                                .map(|v| v.map_or(Cell::Null, Cell::Str)),
+                            combo
+                                .iter()
+                                .map(|v| v.clone().map_or(Cell::Null, Cell::Str)),
                         );
                     }
                 }
