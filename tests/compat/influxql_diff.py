@@ -338,6 +338,28 @@ QUERIES = [
     f"SELECT count(distinct(procs)) FROM cpu WHERE {W} GROUP BY host",
     f"SELECT count(distinct(procs)) FROM cpu WHERE host = 'c' AND time >= {T0 + 900}s AND time < {T0 + 1700}s GROUP BY time(5m)",
     f"SELECT count(distinct(procs)), mean(procs) FROM cpu WHERE {W}",
+    # subqueries
+    f"SELECT sum(m) FROM (SELECT mean(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(10m), host) WHERE {W} GROUP BY time(10m)",
+    f"SELECT mean(m) FROM (SELECT max(usage_user) AS m FROM cpu GROUP BY time(10m), host) WHERE {W} GROUP BY time(30m), host",
+    f"SELECT sum(r) FROM (SELECT non_negative_derivative(max(rx), 1s) AS r FROM net WHERE {W} GROUP BY time(5m), host) WHERE {W} GROUP BY time(5m)",
+    f"SELECT max(mean) FROM (SELECT mean(usage_user) FROM cpu WHERE {W} GROUP BY host)",
+    f"SELECT * FROM (SELECT mean(usage_user), max(procs) FROM cpu WHERE {W} GROUP BY time(20m), host) WHERE {W}",
+    f"SELECT mean FROM (SELECT mean(usage_user) FROM cpu WHERE {W} GROUP BY time(20m), host) WHERE host = 'a' AND {W}",
+    f"SELECT count(usage_user) FROM (SELECT usage_user FROM cpu WHERE {W}) WHERE usage_user > 30",
+    f"SELECT max(usage_user), min(usage_user) FROM (SELECT usage_user FROM cpu WHERE {W})",
+    f"SELECT mean(usage_user) FROM (SELECT usage_user FROM cpu WHERE {W} GROUP BY host) WHERE {W} GROUP BY host",
+    f"SELECT count(d) FROM (SELECT distinct(procs) AS d FROM cpu WHERE {W} GROUP BY time(20m))",
+    f"SELECT count(t) FROM (SELECT top(usage_user, 5) AS t FROM cpu WHERE {W} GROUP BY time(20m))",
+    f"SELECT max(s) FROM (SELECT sum(m) AS s FROM (SELECT mean(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(10m), host) WHERE {W} GROUP BY time(10m))",
+    f"SELECT derivative(s, 1m) FROM (SELECT sum(usage_user) AS s FROM cpu WHERE {W} GROUP BY time(10m)) WHERE {W}",
+    f"SELECT derivative(mean(s), 1m) FROM (SELECT sum(usage_user) AS s FROM cpu WHERE {W} GROUP BY time(10m), host) WHERE {W} GROUP BY time(20m)",
+    f"SELECT last(m) FROM (SELECT max(usage_user) AS m FROM cpu, mem WHERE {W} GROUP BY time(30m))",
+    f"SELECT m FROM (SELECT max(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(30m)) WHERE m > 36",
+    f"SELECT mean(m) FROM (SELECT max(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(30m), host) GROUP BY host",
+    f"SELECT count(m) FROM (SELECT max(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(10m), host fill(none)) WHERE {W} GROUP BY time(30m)",
+    f"SELECT mean(m) FROM (SELECT mean(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(10m), host) WHERE {W} GROUP BY time(10m) fill(0) LIMIT 3",
+    f"SELECT max(m) FROM (SELECT mean(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(10m), host) WHERE {W} GROUP BY time(30m) ORDER BY time DESC",
+    f"SELECT mean(used) FROM (SELECT used, free FROM mem WHERE {W}) WHERE free > 3000 AND {W} GROUP BY time(20m)",
     f"SELECT top(v, 2) FROM fut WHERE time >= {T0}s GROUP BY time(1h)",
     f"SELECT distinct(v) FROM fut WHERE time >= {T0}s GROUP BY time(1h)",
     "SELECT top(v, 2) FROM fut",
@@ -361,6 +383,12 @@ KNOWN = {
     f"SELECT integral(rx) FROM net WHERE {W} GROUP BY time(13m)":
         "integer fields: past a window's end InfluxDB 1.6 integrates from the interpolated value "
         "instead of the next point's (its IntegerIntegralReducer reuses the variable)",
+    f"SELECT mean(m) FROM (SELECT max(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(30m), host) WHERE {W} GROUP BY host":
+        "InfluxDB 1.6 answers nothing when an outer aggregate with a time range but no GROUP BY "
+        "time reads a subquery grouped by time (without the outer time range it answers); "
+        "PulsarDB aggregates the subquery's rows",
+    f"SELECT top(m, 2) FROM (SELECT mean(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(10m), host) WHERE {W}":
+        "the same InfluxDB 1.6 gap, for a selector",
 }
 TIES = {q for q in QUERIES if "LIMIT 6" in q or "FROM mem, net WHERE" in q}
 

@@ -665,6 +665,11 @@ net,host=a rx=7i 60
         "SELECT count(distinct(v)) FROM cpu",
         json!([{"name": "cpu", "columns": ["time", "count"], "values": [[0, 5]]}]),
     );
+    // A subquery: the sum over hosts of each host's largest value.
+    check(
+        "SELECT sum(m) FROM (SELECT max(v) AS m FROM cpu GROUP BY host)",
+        json!([{"name": "cpu", "columns": ["time", "sum"], "values": [[0, 8]]}]),
+    );
     let got = q("SELECT top(v, 2), mean(v) FROM cpu");
     assert_eq!(
         got["error"],

@@ -180,7 +180,7 @@ pub struct Field {
     pub alias: Option<String>,
 }
 
-/// A `FROM` item: `[db.][rp.]name` or `[db.][rp.]/regex/`.
+/// A `FROM` item: `[db.][rp.]name`, `[db.][rp.]/regex/` or `(SELECT ...)`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
     /// A measurement.
@@ -201,6 +201,8 @@ pub enum Source {
         /// The pattern, without slashes.
         pattern: String,
     },
+    /// `(SELECT ...)`: the rows of a subquery.
+    Subquery(Box<Select>),
 }
 
 /// A `GROUP BY` item.

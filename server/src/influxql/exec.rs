@@ -60,6 +60,11 @@ impl Ctx<'_> {
                         }
                     }
                 }
+                Source::Subquery(_) => {
+                    return Err(
+                        "a subquery must be the only source of its FROM clause in PulsarDB".into(),
+                    );
+                }
             }
         }
         Ok(out)
@@ -86,6 +91,7 @@ pub fn source_db(sources: &[Source]) -> Option<&str> {
         Source::Measurement { db, .. } | Source::Regex { db, .. } => {
             db.as_deref().filter(|d| !d.is_empty())
         }
+        Source::Subquery(inner) => source_db(&inner.sources),
     })
 }
 

@@ -41,6 +41,9 @@ use super::lexer::{Keyword as K, LexError, Lexer, Pos, Token, TokenKind as T, bo
 /// Deepest nesting of parentheses and function calls.
 pub const MAX_NESTING: usize = 64;
 
+/// Deepest nesting of subqueries (`FROM (SELECT ... FROM (SELECT ...))`).
+pub const MAX_SUBQUERIES: usize = 8;
+
 /// Deepest expression tree returned (operator chains count one level per
 /// operator).
 pub const MAX_EXPR_DEPTH: usize = 1000;
@@ -87,6 +90,7 @@ pub fn parse(query: &str) -> Result<Vec<Statement>, ParseError> {
         lexer: Lexer::new(query),
         peeked: None,
         nesting: 0,
+        subqueries: 0,
     };
     let mut statements = Vec::new();
     loop {
@@ -120,6 +124,8 @@ struct Parser<'a> {
     peeked: Option<Token>,
     /// Parentheses and calls open around the current token.
     nesting: usize,
+    /// Subqueries open around the current token.
+    subqueries: usize,
 }
 
 /// Token handling and errors.
@@ -442,7 +448,10 @@ impl Parser<'_> {
         } else {
             None
         };
-        self.end(after(CLAUSES, next))?;
+        // A subquery ends at its closing parenthesis.
+        if self.subqueries == 0 || !self.peek_is(&T::RParen)? {
+            self.end(after(CLAUSES, next))?;
+        }
         Ok(Select {
             fields,
             sources,
@@ -495,12 +504,26 @@ impl Parser<'_> {
         }
     }
 
-    /// `m`, `rp.m`, `db.rp.m`, `db..m`, `/re/`, `rp./re/`, `db.rp./re/`.
+    /// `m`, `rp.m`, `db.rp.m`, `db..m`, `/re/`, `rp./re/`, `db.rp./re/`, and
+    /// in a SELECT `(SELECT ...)`.
     fn source(&mut self, in_select: bool) -> Result<Source, ParseError> {
         const EXPECTED: &[&str] = &["identifier", "regex"];
         if in_select && self.peek_is(&T::LParen)? {
             let paren = self.bump()?;
-            return Err(self.unsupported(&paren, "a subquery in FROM"));
+            self.subqueries += 1;
+            if self.subqueries > MAX_SUBQUERIES {
+                return Err(self.error_at(
+                    &paren,
+                    format!("subqueries nested more than {MAX_SUBQUERIES} deep"),
+                ));
+            }
+            self.enter(&paren)?;
+            self.expect_kw(K::Select)?;
+            let inner = self.select()?;
+            self.expect(&T::RParen, ")")?;
+            self.leave();
+            self.subqueries -= 1;
+            return Ok(Source::Subquery(Box::new(inner)));
         }
         if let Some(pattern) = self.try_regex()? {
             return Ok(Source::Regex {
@@ -1125,9 +1148,11 @@ impl Parser<'_> {
         if self.peek_kw(K::From)? {
             let from = self.bump()?;
             sources = self.sources(false)?;
-            let qualified = sources.iter().any(|s| {
-                let (Source::Measurement { db, rp, .. } | Source::Regex { db, rp, .. }) = s;
-                db.is_some() || (no_rp && rp.is_some())
+            let qualified = sources.iter().any(|s| match s {
+                Source::Measurement { db, rp, .. } | Source::Regex { db, rp, .. } => {
+                    db.is_some() || (no_rp && rp.is_some())
+                }
+                Source::Subquery(_) => false,
             });
             if qualified {
                 let what = if no_rp {

@@ -26,12 +26,13 @@ use pulsardb_core::catalog::TagExpr;
 use pulsardb_core::query::{Acc, SeriesData, window_start};
 use pulsardb_core::{Aggregation, FieldType, Query, Value};
 
-use super::ast::{BinOp, Dimension, Expr, Field, Fill, Select, VarKind};
+use super::ast::{BinOp, Dimension, Expr, Field, Fill, Select, Source, VarKind};
 use super::cond::{self, Row, TimeRange};
 use super::exec::{Ctx, source_db};
 use super::result::{Cell, Series};
 
 mod multirow;
+mod subquery;
 
 /// A series' tags, sorted by key.
 type Tags = Vec<(String, String)>;
@@ -645,19 +646,45 @@ fn apply_transform(
     out
 }
 
-/// Field keys and types of a measurement.
-fn fields_of(ctx: &Ctx<'_>, db: &str, m: &str) -> Vec<(String, FieldType)> {
-    ctx.engine.with_db(|d| {
-        d.field_keys(db, m)
-            .into_iter()
-            .map(|(f, t)| (f.to_string(), t))
-            .collect()
-    })
+/// Where a SELECT reads: the store, or the rows a subquery answered.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Store,
+    Rows(&'a subquery::Subrows),
 }
 
-fn tag_keys_of(ctx: &Ctx<'_>, db: &str, m: &str) -> Vec<String> {
-    ctx.engine
-        .with_db(|d| d.tag_keys(db, m).into_iter().map(str::to_string).collect())
+/// Field keys and types of a measurement.
+fn fields_of(ctx: &Ctx<'_>, src: Src<'_>, db: &str, m: &str) -> Vec<(String, FieldType)> {
+    match src {
+        Src::Store => ctx.engine.with_db(|d| {
+            d.field_keys(db, m)
+                .into_iter()
+                .map(|(f, t)| (f.to_string(), t))
+                .collect()
+        }),
+        Src::Rows(r) => r.fields(m),
+    }
+}
+
+fn tag_keys_of(ctx: &Ctx<'_>, src: Src<'_>, db: &str, m: &str) -> Vec<String> {
+    match src {
+        Src::Store => ctx
+            .engine
+            .with_db(|d| d.tag_keys(db, m).into_iter().map(str::to_string).collect()),
+        Src::Rows(r) => r.tag_keys(m),
+    }
+}
+
+fn tag_values_of(ctx: &Ctx<'_>, src: Src<'_>, db: &str, m: &str, key: &str) -> Vec<String> {
+    match src {
+        Src::Store => ctx.engine.with_db(|d| {
+            d.tag_values(db, m, key, &TagExpr::True)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        }),
+        Src::Rows(r) => r.tag_values(m, key),
+    }
 }
 
 /// Expands `*` in projections (raw: every field and tag not grouped by;
@@ -730,8 +757,19 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
     if s.fields.is_empty() {
         return Err("at least 1 non-time field must be queried".into());
     }
-    let db = ctx.database(source_db(&s.sources))?;
-    let measurements = ctx.measurements(&db, &s.sources)?;
+    // FROM (SELECT ...): the subquery's answer is what this one reads.
+    let sub = match s.sources.as_slice() {
+        [Source::Subquery(inner)] => Some(subquery::run(ctx, s, inner)?),
+        _ => None,
+    };
+    let (src, db, measurements) = match &sub {
+        Some(rows) => (Src::Rows(rows), String::new(), rows.measurements()),
+        None => {
+            let db = ctx.database(source_db(&s.sources))?;
+            let ms = ctx.measurements(&db, &s.sources)?;
+            (Src::Store, db, ms)
+        }
+    };
     let mut interval: Option<(i64, i64)> = None;
     for d in &s.dimensions {
         if let Dimension::Time {
@@ -753,12 +791,12 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
     let mut union = Wildcard::default();
     if s.fields.iter().any(|f| has_wildcard(&f.expr)) {
         for m in &measurements {
-            for (f, t) in fields_of(ctx, &db, m) {
+            for (f, t) in fields_of(ctx, src, &db, m) {
                 if !union.fields.iter().any(|(g, _)| *g == f) {
                     union.fields.push((f, t));
                 }
             }
-            for t in tag_keys_of(ctx, &db, m) {
+            for t in tag_keys_of(ctx, src, &db, m) {
                 if !union.tags.contains(&t) {
                     union.tags.push(t);
                 }
@@ -769,7 +807,7 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
     }
     let mut out = Vec::new();
     for m in &measurements {
-        out.extend(select_measurement(ctx, &db, m, s, interval, &union)?);
+        out.extend(select_measurement(ctx, src, &db, m, s, interval, &union)?);
     }
     // ORDER BY time DESC orders the series from the last too, as InfluxDB.
     if s.order_desc {
@@ -800,17 +838,18 @@ fn has_wildcard(e: &Expr) -> bool {
 
 fn select_measurement(
     ctx: &Ctx<'_>,
+    src: Src<'_>,
     db: &str,
     m: &str,
     s: &Select,
     interval: Option<(i64, i64)>,
     wildcard: &Wildcard,
 ) -> Result<Vec<Series>, String> {
-    let all_fields = fields_of(ctx, db, m);
+    let all_fields = fields_of(ctx, src, db, m);
     if all_fields.is_empty() {
         return Ok(Vec::new());
     }
-    let tags = tag_keys_of(ctx, db, m);
+    let tags = tag_keys_of(ctx, src, db, m);
     // GROUP BY tag keys.
     let mut group_by: Vec<String> = Vec::new();
     for d in &s.dimensions {
@@ -841,14 +880,7 @@ fn select_measurement(
     if range.start > range.end {
         return Ok(Vec::new());
     }
-    let tag_expr = cond::tag_expr(&split.tags, &|key| {
-        ctx.engine.with_db(|d| {
-            d.tag_values(db, m, key, &TagExpr::True)
-                .into_iter()
-                .map(str::to_string)
-                .collect()
-        })
-    })?;
+    let tag_expr = cond::tag_expr(&split.tags, &|key| tag_values_of(ctx, src, db, m, key))?;
     let untimed: Vec<Field> = fields
         .iter()
         .filter(|f| !matches!(&f.expr, Expr::Var { name, .. } if name.eq_ignore_ascii_case("time")))
@@ -861,6 +893,7 @@ fn select_measurement(
         }
         return multirow::run(
             ctx,
+            src,
             db,
             m,
             s,
@@ -911,7 +944,8 @@ fn select_measurement(
             return Ok(Vec::new());
         }
         return raw_select(
-            ctx, db, m, s, &fields, &columns, &group_by, &split, range, tag_expr, &trans, &is_tag,
+            ctx, src, db, m, s, &fields, &columns, &group_by, &split, range, tag_expr, &trans,
+            &is_tag,
         );
     }
     // One selector with plain fields or tags beside it (`SELECT max(v), host`):
@@ -947,6 +981,7 @@ fn select_measurement(
         }
     }
     let core = !aux
+        && matches!(src, Src::Store)
         && split.rows.is_empty()
         && aggs
             .iter()
@@ -1015,7 +1050,7 @@ fn select_measurement(
         }
         needed.sort();
         needed.dedup();
-        let rows = raw_rows(ctx, db, m, &needed, range, &tag_expr, cap)?;
+        let rows = raw_rows(ctx, src, db, m, &needed, range, &tag_expr, cap)?;
         let mut agg_fields: Vec<&str> = aggs.iter().map(|a| a.field.as_str()).collect();
         agg_fields.sort_unstable();
         agg_fields.dedup();
@@ -1489,8 +1524,10 @@ fn page<T>(v: Vec<T>, limit: Option<u64>, offset: Option<u64>) -> Vec<T> {
 type RawRows = Vec<(Vec<(String, String)>, BTreeMap<i64, HashMap<String, Value>>)>;
 
 /// Raw points of `fields` of the series `tags` selects, merged per series by time.
+#[allow(clippy::too_many_arguments)]
 fn raw_rows(
     ctx: &Ctx<'_>,
+    src: Src<'_>,
     db: &str,
     m: &str,
     fields: &[String],
@@ -1498,6 +1535,9 @@ fn raw_rows(
     tags: &TagExpr,
     cap: usize,
 ) -> Result<RawRows, String> {
+    if let Src::Rows(r) = src {
+        return Ok(r.raw_rows(m, fields, tags));
+    }
     let mut by_series: GroupRows<Value> = BTreeMap::new();
     let mut total = 0usize;
     for f in fields {
@@ -1534,6 +1574,7 @@ fn raw_rows(
 #[allow(clippy::too_many_arguments)]
 fn raw_select(
     ctx: &Ctx<'_>,
+    src: Src<'_>,
     db: &str,
     m: &str,
     s: &Select,
@@ -1571,7 +1612,7 @@ fn raw_select(
     }
     needed.sort();
     needed.dedup();
-    let rows = raw_rows(ctx, db, m, &needed, range, &tag_expr, cap)?;
+    let rows = raw_rows(ctx, src, db, m, &needed, range, &tag_expr, cap)?;
     let projected: Vec<String> = fields
         .iter()
         .filter_map(|f| match &f.expr {

@@ -6,7 +6,7 @@
 use super::ast::{
     BinOp, Dimension, Expr, Field, Fill, NameMatch, Select, Source, Statement, VarKind,
 };
-use super::parser::{MAX_EXPR_DEPTH, MAX_NESTING, ParseError, parse};
+use super::parser::{MAX_EXPR_DEPTH, MAX_NESTING, MAX_SUBQUERIES, ParseError, parse};
 
 // ---------------------------------------------------------------- helpers
 
@@ -523,13 +523,26 @@ fn sources() {
         err_at("SELECT v FROM a.b.c./re/").0,
         "too many segments in measurement name (at most db.rp.measurement)"
     );
+    // Subqueries: one level parses into the AST; too deep is an error.
+    let nested = |n: usize| {
+        let mut q = "SELECT v FROM m".to_string();
+        for _ in 0..n {
+            q = format!("SELECT mean(v) AS v FROM ({q}) GROUP BY time(1m)");
+        }
+        q
+    };
+    assert!(parse(&nested(MAX_SUBQUERIES)).is_ok());
     assert_eq!(
-        err_at("SELECT v FROM (SELECT v FROM m)"),
-        (
-            "a subquery in FROM is not supported by PulsarDB".into(),
-            1,
-            15
-        )
+        err_at(&nested(MAX_SUBQUERIES + 1)).0,
+        format!("subqueries nested more than {MAX_SUBQUERIES} deep")
+    );
+    assert_eq!(
+        err_at("SELECT v FROM (SELECT v FROM m").0,
+        "found EOF, expected )"
+    );
+    assert_eq!(
+        err_at("SELECT v FROM (SHOW DATABASES)").0,
+        "found SHOW, expected SELECT"
     );
     assert_eq!(
         err_at("SELECT v FROM db.").0,

@@ -35,7 +35,7 @@ use super::super::cond::{self, Row, Split, TimeRange};
 use super::super::exec::Ctx;
 use super::super::result::{Cell, Series};
 use super::{
-    Tags, column_name, distinct_key, eval, group_key, page, raw_rows, unique, value_cell,
+    Src, Tags, column_name, distinct_key, eval, group_key, page, raw_rows, unique, value_cell,
     value_order, walk,
 };
 
@@ -280,6 +280,7 @@ fn window_rows(
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run(
     ctx: &Ctx<'_>,
+    src: Src<'_>,
     db: &str,
     m_name: &str,
     s: &Select,
@@ -321,7 +322,7 @@ pub(super) fn run(
     needed.sort();
     needed.dedup();
     let cap = ctx.engine.config().max_query_points as usize;
-    let rows = raw_rows(ctx, db, m_name, &needed, range, tag_expr, cap)?;
+    let rows = raw_rows(ctx, src, db, m_name, &needed, range, tag_expr, cap)?;
     let mut regexes = HashMap::new();
     // group → window → candidates.
     let mut cands: BTreeMap<Tags, BTreeMap<i64, Vec<Cand>>> = BTreeMap::new();
