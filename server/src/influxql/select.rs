@@ -760,6 +760,9 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
     // FROM (SELECT ...): the subquery's answer is what this one reads.
     let sub = match s.sources.as_slice() {
         [Source::Subquery(inner)] => Some(subquery::run(ctx, s, inner)?),
+        many if many.iter().any(|x| matches!(x, Source::Subquery(_))) => {
+            return Err("a subquery must be the only source of its FROM clause in PulsarDB".into());
+        }
         _ => None,
     };
     let (src, db, measurements) = match &sub {

@@ -11,8 +11,11 @@
 //! WHERE time > now() - 1h GROUP BY time(1m)
 //! ```
 //!
-//! - The outer WHERE's time bounds are added to the inner query's, as
-//!   InfluxDB does, so an inner GROUP BY time covers the outer range.
+//! - The inner query is rewritten as InfluxDB rewrites it: the outer WHERE's
+//!   time bounds are added to its own (up to now() under an outer GROUP BY
+//!   time), the outer GROUP BY tags to its GROUP BY, the outer interval to
+//!   an aggregating inner query without one, and its fill(null) becomes
+//!   fill(none): an empty window is no point.
 //! - The outer query reads the rows as raw points (no chunk statistics),
 //!   all of them: the rows of inner windows that start before the outer
 //!   range count too, as in InfluxDB. The inner answer counts against
@@ -27,15 +30,14 @@ use std::collections::{BTreeMap, HashMap};
 use pulsardb_core::catalog::TagExpr;
 use pulsardb_core::{FieldType, Value};
 
-use super::super::ast::{BinOp, Expr, Select};
+use super::super::ast::{BinOp, Dimension, Expr, Fill, Select};
 use super::super::cond;
 use super::super::exec::Ctx;
 use super::super::result::Cell;
-use super::{RawRows, Tags};
+use super::{RawRows, Tags, is_agg, walk};
 
 /// One series of a subquery's answer.
 struct SubSeries {
-    measurement: String,
     tags: Tags,
     /// Its columns with a value, and their types (the first value's).
     fields: Vec<(String, FieldType)>,
@@ -45,22 +47,19 @@ struct SubSeries {
     layers: Vec<BTreeMap<i64, HashMap<String, Value>>>,
 }
 
-/// A subquery's answer, as points.
+/// A subquery's answer, as points, by measurement.
 pub(in super::super) struct Subrows {
-    series: Vec<SubSeries>,
+    series: BTreeMap<String, Vec<SubSeries>>,
 }
 
 impl Subrows {
-    fn of<'a>(&'a self, m: &'a str) -> impl Iterator<Item = &'a SubSeries> + 'a {
-        self.series.iter().filter(move |s| s.measurement == m)
+    fn of<'a>(&'a self, m: &str) -> impl Iterator<Item = &'a SubSeries> + 'a {
+        self.series.get(m).into_iter().flatten()
     }
 
     /// The measurements the answer names, sorted.
     pub(super) fn measurements(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.series.iter().map(|s| s.measurement.clone()).collect();
-        out.sort();
-        out.dedup();
-        out
+        self.series.keys().cloned().collect()
     }
 
     /// Fields of measurement `m`, sorted by name.
@@ -157,11 +156,59 @@ fn time_cmp(op: BinOp, t: i64) -> Expr {
     }
 }
 
-/// Runs `inner`, the subquery of `outer`, and turns its answer into points.
-pub(super) fn run(ctx: &Ctx<'_>, outer: &Select, inner: &Select) -> Result<Subrows, String> {
-    // The outer time bounds apply to the inner query too.
-    let bounds = cond::split(outer.condition.as_ref(), ctx.now, &|_, _| false)?.time;
+/// Whether a SELECT aggregates (an aggregate or selector call anywhere).
+fn aggregates(s: &Select) -> bool {
+    let mut found = false;
+    for f in &s.fields {
+        let _ = walk(&f.expr, 0, &mut |e| {
+            if let Expr::Call { name, .. } = e
+                && (is_agg(name) || matches!(name.as_str(), "top" | "bottom" | "distinct"))
+            {
+                found = true;
+            }
+            Ok(!found)
+        });
+    }
+    found
+}
+
+/// The inner query as InfluxDB runs it under `outer`: the outer time bounds
+/// (up to now() under an outer GROUP BY time) and GROUP BY tags are added to
+/// it; an aggregating inner query without GROUP BY time takes the outer's;
+/// its fill(null) becomes fill(none) (empty windows are no points).
+fn rewrite(ctx: &Ctx<'_>, outer: &Select, inner: &Select) -> Result<Select, String> {
+    let mut bounds = cond::split(outer.condition.as_ref(), ctx.now, &|_, _| false)?.time;
+    let outer_time = outer
+        .dimensions
+        .iter()
+        .find(|d| matches!(d, Dimension::Time { .. }));
+    if outer_time.is_some() && bounds.end == i64::MAX {
+        bounds.end = ctx.now;
+    }
     let mut inner = inner.clone();
+    let aggregating = aggregates(&inner);
+    for d in &outer.dimensions {
+        let wanted = match d {
+            Dimension::Time { .. } => {
+                aggregating
+                    && !inner
+                        .dimensions
+                        .iter()
+                        .any(|x| matches!(x, Dimension::Time { .. }))
+            }
+            _ => !inner.dimensions.contains(d),
+        };
+        if wanted {
+            inner.dimensions.push(d.clone());
+        }
+    }
+    let inner_time = inner
+        .dimensions
+        .iter()
+        .any(|x| matches!(x, Dimension::Time { .. }));
+    if aggregating && inner_time && matches!(inner.fill, None | Some(Fill::Null)) {
+        inner.fill = Some(Fill::None);
+    }
     let mut extra = Vec::new();
     if bounds.bounded_below() {
         extra.push(time_cmp(BinOp::Gte, bounds.start));
@@ -179,10 +226,26 @@ pub(super) fn run(ctx: &Ctx<'_>, outer: &Select, inner: &Select) -> Result<Subro
             None => e,
         });
     }
+    Ok(inner)
+}
+
+/// Runs `inner`, the subquery of `outer`, and turns its answer into points.
+pub(super) fn run(ctx: &Ctx<'_>, outer: &Select, inner: &Select) -> Result<Subrows, String> {
+    let inner = rewrite(ctx, outer, inner)?;
     let answer = super::select(ctx, &inner)?;
+    // Charged against the query's point budget: each value twice (here and
+    // in the outer read), each row and each layer of a series for its map.
     let cap = ctx.engine.config().max_query_points as usize;
     let mut total = 0usize;
-    let mut series = Vec::with_capacity(answer.len());
+    let mut charge = |n: usize| {
+        total += n;
+        if total > cap {
+            Err(too_many(cap))
+        } else {
+            Ok(())
+        }
+    };
+    let mut series: BTreeMap<String, Vec<SubSeries>> = BTreeMap::new();
     for a in answer {
         let mut fields: Vec<(String, FieldType)> = Vec::new();
         let mut layers: Vec<BTreeMap<i64, HashMap<String, Value>>> = Vec::new();
@@ -203,10 +266,7 @@ pub(super) fn run(ctx: &Ctx<'_>, outer: &Select, inner: &Select) -> Result<Subro
                 if !fields.iter().any(|(f, _)| f == name) {
                     fields.push((name.clone(), v.field_type()));
                 }
-                total += 1;
-                if total > cap {
-                    return Err(too_many(cap));
-                }
+                charge(2)?;
                 vals.insert(name.clone(), v);
             }
             if vals.is_empty() {
@@ -218,15 +278,18 @@ pub(super) fn run(ctx: &Ctx<'_>, outer: &Select, inner: &Select) -> Result<Subro
             while layers.get(k).is_some_and(|l| l.contains_key(&t)) {
                 k += 1;
             }
+            charge(1)?;
             match layers.get_mut(k) {
                 Some(layer) => {
                     layer.insert(t, vals);
                 }
-                None => layers.push(BTreeMap::from([(t, vals)])),
+                None => {
+                    charge(8)?;
+                    layers.push(BTreeMap::from([(t, vals)]));
+                }
             }
         }
-        series.push(SubSeries {
-            measurement: a.name,
+        series.entry(a.name).or_default().push(SubSeries {
             tags: a.tags.into_iter().collect(),
             fields,
             layers,
