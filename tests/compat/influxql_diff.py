@@ -376,6 +376,21 @@ QUERIES = [
     "SELECT count(distinct(v)) FROM zz",
 ]
 
+# SELECT ... INTO (sent by POST, after everything else) and the query reading
+# back what it wrote, in database `diff` and in `diffw`.
+INTOS = [
+    (f"SELECT mean(usage_user) INTO cpu_10m FROM cpu WHERE {W} GROUP BY time(10m), host",
+     "SELECT * FROM cpu_10m"),
+    (f"SELECT max(usage_user) AS m, min(procs) INTO diff.autogen.cpu_30m FROM cpu WHERE {W} GROUP BY time(30m)",
+     "SELECT * FROM cpu_30m"),
+    (f"SELECT max(usage_user), last(ok) INTO diffw..:MEASUREMENT FROM cpu, mem WHERE time >= {T0 + 3000}s AND {W} GROUP BY time(30m), host",
+     "SELECT * FROM cpu, mem GROUP BY host"),
+    (f"SELECT sum(m) INTO cpu_sum FROM (SELECT max(usage_user) AS m FROM cpu WHERE {W} GROUP BY time(20m), host) WHERE {W} GROUP BY time(20m)",
+     "SELECT * FROM cpu_sum"),
+    (f"SELECT max(usage_user) INTO nodb..x FROM cpu WHERE {W} GROUP BY time(30m)",
+     "SELECT * FROM x"),
+]
+
 # Differences kept on purpose, with the reason; they must still run without error.
 KNOWN = {
     "SHOW DATABASES": "PulsarDB also lists its default database for JSON writes",
@@ -472,6 +487,18 @@ def get(url, q, epoch, db=DB):
         return [e.code, json.loads(e.read() or b"{}")]
 
 
+def post_query(url, q):
+    """A statement sent by POST (INTO writes); the status and the answer."""
+    data = urllib.parse.urlencode({"db": DB, "q": q, "epoch": "ns"}).encode()
+    req = urllib.request.Request(f"{url}/query", data=data, method="POST")
+    req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return [r.status, json.loads(r.read())]
+    except urllib.error.HTTPError as e:
+        return [e.code, json.loads(e.read() or b"{}")]
+
+
 def post(url, path, body):
     req = urllib.request.Request(f"{url}{path}", data=body, method="POST")
     try:
@@ -550,6 +577,27 @@ def main():
             print(f"DIFF [diffw] {q}")
             print(f"  influxdb: {json.dumps(a)[:1500]}")
             print(f"  pulsardb: {json.dumps(b)[:1500]}")
+    # SELECT ... INTO: the same answer, then the same points where they went.
+    for q, readback in INTOS:
+        a = post_query(influx, q)
+        b = post_query(pulsar, q)
+        if same(a, b):
+            ok += 1
+        else:
+            bad += 1
+            print(f"DIFF [into] {q}")
+            print(f"  influxdb: {json.dumps(a)[:1500]}")
+            print(f"  pulsardb: {json.dumps(b)[:1500]}")
+        for db in (DB, "diffw"):
+            a = get(influx, readback, "ns", db)
+            b = get(pulsar, readback, "ns", db)
+            if same(a, b):
+                ok += 1
+            else:
+                bad += 1
+                print(f"DIFF [into, read back from {db}] {readback}")
+                print(f"  influxdb: {json.dumps(a)[:1500]}")
+                print(f"  pulsardb: {json.dumps(b)[:1500]}")
     for q, why in KNOWN.items():
         s, body = get(pulsar, q, "ns")
         if s != 200 or "error" in json.dumps(body):

@@ -670,6 +670,32 @@ net,host=a rx=7i 60
         "SELECT sum(m) FROM (SELECT max(v) AS m FROM cpu GROUP BY host)",
         json!([{"name": "cpu", "columns": ["time", "sum"], "values": [[0, 8]]}]),
     );
+    // SELECT ... INTO: only by POST; the answer's rows become points.
+    let into = "SELECT max(v) INTO maxes FROM cpu GROUP BY host";
+    let got = q(into);
+    assert_eq!(
+        got["error"],
+        json!("SELECT ... INTO must be sent with POST"),
+        "{got}"
+    );
+    let r = s.req(
+        "POST",
+        &format!("/query?db=pulsardb&epoch=s&q={}", urlencode(into)),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["results"][0]["series"],
+        json!([{"name": "result", "columns": ["time", "written"], "values": [[0, 2]]}])
+    );
+    check(
+        "SELECT max FROM maxes GROUP BY host",
+        json!([
+            {"name": "maxes", "tags": {"host": "a"}, "columns": ["time", "max"], "values": [[120, 5]]},
+            {"name": "maxes", "tags": {"host": "b"}, "columns": ["time", "max"], "values": [[60, 3]]}
+        ]),
+    );
     let got = q("SELECT top(v, 2), mean(v) FROM cpu");
     assert_eq!(
         got["error"],

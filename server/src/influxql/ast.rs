@@ -112,6 +112,18 @@ pub enum Statement {
         /// `WHERE`.
         condition: Option<Expr>,
     },
+    /// `SELECT ... INTO target FROM ...`: the answer written as points.
+    SelectInto(Box<Select>, IntoTarget),
+}
+
+/// Where `SELECT ... INTO` writes: `[db.[rp].]measurement`, or
+/// `:MEASUREMENT` (each series into its own measurement's name).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntoTarget {
+    /// Database, if named.
+    pub db: Option<String>,
+    /// Measurement; `None` for `:MEASUREMENT`.
+    pub measurement: Option<String>,
 }
 
 impl Statement {
@@ -124,6 +136,7 @@ impl Statement {
                 | Statement::DropMeasurement { .. }
                 | Statement::DropSeries { .. }
                 | Statement::Delete { .. }
+                | Statement::SelectInto(..)
         )
     }
 }

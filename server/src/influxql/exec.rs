@@ -161,6 +161,7 @@ fn statement_name(s: &Statement) -> &'static str {
         Statement::DropMeasurement { .. } => "DROP MEASUREMENT",
         Statement::DropSeries { .. } => "DROP SERIES",
         Statement::Delete { .. } => "DELETE",
+        Statement::SelectInto(..) => "SELECT ... INTO",
         _ => "this statement",
     }
 }
@@ -169,6 +170,7 @@ fn run(ctx: &Ctx<'_>, stmt: &Statement) -> Result<Vec<Series>, String> {
     let e = ctx.engine;
     match stmt {
         Statement::Select(s) => super::select::select(ctx, s),
+        Statement::SelectInto(s, target) => super::select::select_into(ctx, s, target),
         Statement::ShowDatabases => {
             let dbs: Vec<String> =
                 e.with_db(|d| d.databases().into_iter().map(str::to_string).collect());

@@ -34,7 +34,7 @@
 use std::fmt;
 
 use super::ast::{
-    BinOp, Dimension, Expr, Field, Fill, NameMatch, Select, Source, Statement, VarKind,
+    BinOp, Dimension, Expr, Field, Fill, IntoTarget, NameMatch, Select, Source, Statement, VarKind,
 };
 use super::lexer::{Keyword as K, LexError, Lexer, Pos, Token, TokenKind as T, bounded};
 
@@ -91,6 +91,7 @@ pub fn parse(query: &str) -> Result<Vec<Statement>, ParseError> {
         peeked: None,
         nesting: 0,
         subqueries: 0,
+        into: None,
     };
     let mut statements = Vec::new();
     loop {
@@ -126,6 +127,8 @@ struct Parser<'a> {
     nesting: usize,
     /// Subqueries open around the current token.
     subqueries: usize,
+    /// The `INTO` target of the SELECT being parsed.
+    into: Option<IntoTarget>,
 }
 
 /// Token handling and errors.
@@ -352,7 +355,13 @@ impl Parser<'_> {
     fn statement(&mut self) -> Result<Statement, ParseError> {
         let first = self.bump()?;
         let unsupported = match first.kind {
-            T::Keyword(K::Select) => return Ok(Statement::Select(Box::new(self.select()?))),
+            T::Keyword(K::Select) => {
+                let s = Box::new(self.select()?);
+                return Ok(match self.into.take() {
+                    Some(target) => Statement::SelectInto(s, target),
+                    None => Statement::Select(s),
+                });
+            }
             T::Keyword(K::Show) => return self.show(&first),
             T::Keyword(K::Create) => return self.create(&first),
             T::Keyword(K::Drop) => return self.drop(&first),
@@ -397,7 +406,10 @@ impl Parser<'_> {
         }
         if self.peek_kw(K::Into)? {
             let into = self.bump()?;
-            return Err(self.unsupported(&into, "SELECT ... INTO"));
+            if self.subqueries > 0 {
+                return Err(self.error_at(&into, "INTO is not allowed in a subquery".to_owned()));
+            }
+            self.into = Some(self.write_target()?);
         }
         self.expect_kw(K::From)?;
         let sources = self.sources(true)?;
@@ -491,6 +503,45 @@ impl Parser<'_> {
             None
         };
         Ok(Field { expr, alias })
+    }
+
+    /// `INTO [db.[rp].]measurement` or `... :MEASUREMENT`; the retention
+    /// policy is accepted and ignored (a store has one).
+    fn write_target(&mut self) -> Result<IntoTarget, ParseError> {
+        let mut parts: Vec<Option<String>> = Vec::new();
+        loop {
+            if parts.len() == 3 {
+                let tok = self.bump()?;
+                return Err(self.error_at(
+                    &tok,
+                    "too many segments in INTO (at most db.rp.measurement)".to_owned(),
+                ));
+            }
+            if self.peek_is(&T::Colon)? {
+                self.bump()?;
+                let tok = self.bump()?;
+                match tok.kind {
+                    T::Keyword(K::Measurement) => parts.push(None),
+                    _ => return Err(self.found(&tok, &["MEASUREMENT"])),
+                }
+                break;
+            }
+            if self.peek_is(&T::Dot)? {
+                // `db..m`: no retention policy named.
+                parts.push(Some(String::new()));
+            } else {
+                parts.push(Some(self.ident_or(&["identifier", ":MEASUREMENT"])?));
+            }
+            if !self.eat(&T::Dot)? {
+                break;
+            }
+        }
+        let measurement = parts.pop().flatten();
+        let db = match parts.as_slice() {
+            [Some(db), _] => non_empty(db.clone()),
+            _ => None,
+        };
+        Ok(IntoTarget { db, measurement })
     }
 
     /// `FROM` items, comma-separated.

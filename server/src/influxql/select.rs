@@ -24,9 +24,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use pulsardb_core::catalog::TagExpr;
 use pulsardb_core::query::{Acc, SeriesData, window_start};
-use pulsardb_core::{Aggregation, FieldType, Query, Value};
+use pulsardb_core::{Aggregation, FieldType, Query, Value, WriteBatch, WriteOutcome};
 
-use super::ast::{BinOp, Dimension, Expr, Field, Fill, Select, Source, VarKind};
+use super::ast::{BinOp, Dimension, Expr, Field, Fill, IntoTarget, Select, Source, VarKind};
 use super::cond::{self, Row, TimeRange};
 use super::exec::{Ctx, source_db};
 use super::result::{Cell, Series};
@@ -822,6 +822,73 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
         .filter(|&l| l > 0)
         .map_or(usize::MAX, |l| l as usize);
     Ok(out.into_iter().skip(off).take(lim).collect())
+}
+
+/// Runs `SELECT ... INTO`: the answer's rows become points of the target
+/// measurement (`:MEASUREMENT`: each series' own), with the series' tags
+/// (those of GROUP BY: other tags are lost, as in InfluxDB) and each
+/// non-null column as a field, at the row's time; rows without a value are
+/// skipped. Answers the number of points written, as InfluxDB does. A
+/// point the store refuses (a string column, a type conflict) is reported
+/// after the others are written.
+pub fn select_into(ctx: &Ctx<'_>, s: &Select, target: &IntoTarget) -> Result<Vec<Series>, String> {
+    let db = match &target.db {
+        Some(d) => ctx.database(Some(d))?,
+        None => ctx.database(source_db(&s.sources))?,
+    };
+    let answer = select(ctx, s)?;
+    let mut batch = WriteBatch::new();
+    let mut rows = 0u64;
+    for series in &answer {
+        let m = target.measurement.as_deref().unwrap_or(&series.name);
+        for row in &series.values {
+            let Some(&Cell::Time(t)) = row.first() else {
+                continue;
+            };
+            if row
+                .iter()
+                .skip(1)
+                .all(|c| matches!(c, Cell::Null | Cell::Time(_)))
+            {
+                continue;
+            }
+            batch.begin(m.as_bytes());
+            for (k, v) in &series.tags {
+                batch.tag(k.as_bytes(), v.as_bytes());
+            }
+            for (name, cell) in series.columns.iter().zip(row).skip(1) {
+                let k = name.as_bytes();
+                match *cell {
+                    Cell::Float(x) => batch.field(k, Value::Float(x)),
+                    Cell::Int(x) => batch.field(k, Value::Integer(x)),
+                    Cell::UInt(x) => batch.field(k, Value::Unsigned(x)),
+                    Cell::Bool(x) => batch.field(k, Value::Boolean(x)),
+                    Cell::Str(_) => batch.string_field(k),
+                    Cell::Null | Cell::Time(_) => {}
+                }
+            }
+            batch.end(t);
+            rows += 1;
+        }
+    }
+    let out = if batch.is_empty() {
+        WriteOutcome::default()
+    } else {
+        ctx.engine.write(&db, &batch).map_err(|e| e.to_string())?
+    };
+    let written = rows - out.rejected.len() as u64;
+    if let Some((_, e)) = out.rejected.first() {
+        return Err(format!(
+            "SELECT INTO wrote {written} points and refused {}; the first: {e}",
+            out.rejected.len()
+        ));
+    }
+    Ok(vec![Series {
+        name: "result".into(),
+        columns: vec!["time".into(), "written".into()],
+        values: vec![vec![Cell::Time(0), Cell::Int(written as i64)]],
+        ..Default::default()
+    }])
 }
 
 /// What `*` stands for: fields (with types) and tag keys, sorted.

@@ -4,7 +4,7 @@
 //! mutated queries.
 
 use super::ast::{
-    BinOp, Dimension, Expr, Field, Fill, NameMatch, Select, Source, Statement, VarKind,
+    BinOp, Dimension, Expr, Field, Fill, IntoTarget, NameMatch, Select, Source, Statement, VarKind,
 };
 use super::parser::{MAX_EXPR_DEPTH, MAX_NESTING, MAX_SUBQUERIES, ParseError, parse};
 
@@ -535,6 +535,40 @@ fn sources() {
     assert_eq!(
         err_at(&nested(MAX_SUBQUERIES + 1)).0,
         format!("subqueries nested more than {MAX_SUBQUERIES} deep")
+    );
+    // INTO: the target, with `:MEASUREMENT`; not inside a subquery.
+    let into = |q: &str| match parse(q).map(|mut v| v.pop()) {
+        Ok(Some(Statement::SelectInto(_, t))) => Some(t),
+        _ => None,
+    };
+    assert_eq!(
+        into("SELECT mean(v) INTO db..:MEASUREMENT FROM m GROUP BY time(1m), *"),
+        Some(IntoTarget {
+            db: Some("db".into()),
+            measurement: None
+        })
+    );
+    assert_eq!(
+        into("SELECT v INTO \"rp\".\"m 2\" FROM m"),
+        Some(IntoTarget {
+            db: None,
+            measurement: Some("m 2".into())
+        })
+    );
+    assert_eq!(
+        into("SELECT v INTO a.b.c FROM m"),
+        Some(IntoTarget {
+            db: Some("a".into()),
+            measurement: Some("c".into())
+        })
+    );
+    assert_eq!(
+        err_at("SELECT v INTO a.b.c.d FROM m").0,
+        "too many segments in INTO (at most db.rp.measurement)"
+    );
+    assert_eq!(
+        err_at("SELECT v FROM (SELECT v INTO x FROM m)").0,
+        "INTO is not allowed in a subquery"
     );
     assert_eq!(
         err_at("SELECT v FROM (SELECT v FROM m").0,
@@ -1446,10 +1480,6 @@ fn unsupported_statements_are_named() {
             "{q}"
         );
     }
-    assert_eq!(
-        err_at("SELECT mean(v) INTO m2 FROM m"),
-        ("SELECT ... INTO is not supported by PulsarDB".into(), 1, 16)
-    );
     assert_eq!(
         err_at("INSERT cpu value=1").0,
         "INSERT is not supported by PulsarDB (it is an influx CLI command): write line protocol to /write"
