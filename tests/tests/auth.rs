@@ -143,7 +143,28 @@ fn each_credential_form_and_scope() {
     assert!(r.text().contains("not authorized"), "{}", r.text());
     let r = s.req("GET", &q, &[], b"");
     assert_eq!(r.status, 401);
-    checks += 5;
+    // SELECT ... INTO reads and writes: neither token alone may run it.
+    let into = format!(
+        "/query?db=pulsardb&q={}",
+        urlencode("SELECT v INTO m2 FROM m")
+    );
+    for token in [RO, WO] {
+        let r = s.req(
+            "POST",
+            &into,
+            &[("Authorization", &format!("Token {token}"))],
+            b"",
+        );
+        assert!(r.text().contains("not authorized"), "{}", r.text());
+    }
+    let r = s.req(
+        "POST",
+        &into,
+        &[("Authorization", &format!("Token {RW}"))],
+        b"",
+    );
+    assert!(r.text().contains("\"written\""), "{}", r.text());
+    checks += 8;
     // Open endpoints.
     assert_eq!(s.req("GET", "/ping", &[], b"").status, 204);
     assert_eq!(s.req("GET", "/health", &[], b"").status, 200);

@@ -689,6 +689,23 @@ net,host=a rx=7i 60
         r.json()["results"][0]["series"],
         json!([{"name": "result", "columns": ["time", "written"], "values": [[0, 2]]}])
     );
+    // A string column (a tag not grouped by) is refused, nothing written.
+    let r = s.req(
+        "POST",
+        &format!(
+            "/query?db=pulsardb&epoch=s&q={}",
+            urlencode("SELECT v, host INTO copies FROM cpu")
+        ),
+        &[],
+        b"",
+    );
+    let e = r.json()["results"][0]["error"].clone();
+    assert!(
+        e.as_str()
+            .is_some_and(|e| e.contains("column \"host\" holds strings")),
+        "{e}"
+    );
+    assert!(q("SELECT * FROM copies")["series"].is_null());
     check(
         "SELECT max FROM maxes GROUP BY host",
         json!([

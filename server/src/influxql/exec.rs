@@ -132,7 +132,9 @@ pub fn execute(ctx: &Ctx<'_>, id: usize, stmt: &Statement) -> StatementResult {
             "error authorizing query: not authorized to execute {}: the token's scope is \"read\"",
             statement_name(stmt)
         ))
-    } else if !stmt.is_write() && !ctx.access.can_read() {
+    } else if (!stmt.is_write() || matches!(stmt, Statement::SelectInto(..)))
+        && !ctx.access.can_read()
+    {
         Err(format!(
             "error authorizing query: not authorized to execute {}: the token's scope is \"write\"",
             statement_name(stmt)

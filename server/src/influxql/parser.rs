@@ -508,8 +508,9 @@ impl Parser<'_> {
     /// `INTO [db.[rp].]measurement` or `... :MEASUREMENT`; the retention
     /// policy is accepted and ignored (a store has one).
     fn write_target(&mut self) -> Result<IntoTarget, ParseError> {
-        let mut parts: Vec<Option<String>> = Vec::new();
-        loop {
+        // As InfluxDB: a name first (`:MEASUREMENT` only after `db..` or `rp.`).
+        let mut parts: Vec<Option<String>> = vec![Some(self.ident()?)];
+        while self.eat(&T::Dot)? {
             if parts.len() == 3 {
                 let tok = self.bump()?;
                 return Err(self.error_at(
@@ -529,12 +530,9 @@ impl Parser<'_> {
             if self.peek_is(&T::Dot)? {
                 // `db..m`: no retention policy named.
                 parts.push(Some(String::new()));
-            } else {
-                parts.push(Some(self.ident_or(&["identifier", ":MEASUREMENT"])?));
+                continue;
             }
-            if !self.eat(&T::Dot)? {
-                break;
-            }
+            parts.push(Some(self.ident_or(&["identifier", ":MEASUREMENT"])?));
         }
         let measurement = parts.pop().flatten();
         let db = match parts.as_slice() {

@@ -24,7 +24,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use pulsardb_core::catalog::TagExpr;
 use pulsardb_core::query::{Acc, SeriesData, window_start};
-use pulsardb_core::{Aggregation, FieldType, Query, Value, WriteBatch, WriteOutcome};
+use std::sync::atomic::Ordering;
+
+use pulsardb_core::{Aggregation, FieldType, Query, Value, WriteBatch};
 
 use super::ast::{BinOp, Dimension, Expr, Field, Fill, IntoTarget, Select, Source, VarKind};
 use super::cond::{self, Row, TimeRange};
@@ -824,23 +826,61 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
     Ok(out.into_iter().skip(off).take(lim).collect())
 }
 
+/// Points `SELECT ... INTO` writes per call of the engine (each waits for
+/// memory and takes the store lock once, as an HTTP write does).
+const INTO_BATCH_POINTS: usize = 10_000;
+
 /// Runs `SELECT ... INTO`: the answer's rows become points of the target
-/// measurement (`:MEASUREMENT`: each series' own), with the series' tags
+/// measurement (`:MEASUREMENT`: each series' own) in the target database
+/// (the request's when not named, as in InfluxDB), with the series' tags
 /// (those of GROUP BY: other tags are lost, as in InfluxDB) and each
 /// non-null column as a field, at the row's time; rows without a value are
 /// skipped. Answers the number of points written, as InfluxDB does. A
-/// point the store refuses (a string column, a type conflict) is reported
-/// after the others are written.
+/// string column (a tag projected without GROUP BY) is refused before
+/// anything is written: string values are not stored.
 pub fn select_into(ctx: &Ctx<'_>, s: &Select, target: &IntoTarget) -> Result<Vec<Series>, String> {
-    let db = match &target.db {
-        Some(d) => ctx.database(Some(d))?,
-        None => ctx.database(source_db(&s.sources))?,
-    };
+    let db = ctx.database(target.db.as_deref())?;
     let answer = select(ctx, s)?;
-    let mut batch = WriteBatch::new();
-    let mut rows = 0u64;
     for series in &answer {
-        let m = target.measurement.as_deref().unwrap_or(&series.name);
+        for row in &series.values {
+            for (name, cell) in series.columns.iter().zip(row) {
+                if matches!(cell, Cell::Str(_)) {
+                    return Err(format!(
+                        "SELECT INTO: column \"{name}\" holds strings, which are not stored; nothing was written (to keep a tag, GROUP BY it)"
+                    ));
+                }
+            }
+        }
+    }
+    let m = &ctx.engine.metrics;
+    let mut written = 0u64;
+    let mut batch = WriteBatch::new();
+    let mut pending = 0usize;
+    let mut flush = |batch: &mut WriteBatch, pending: &mut usize| -> Result<(), String> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let out = ctx.engine.write(&db, batch).map_err(|e| {
+            m.writes_failed.fetch_add(1, Ordering::Relaxed);
+            e.to_string()
+        })?;
+        m.points_written.fetch_add(out.points, Ordering::Relaxed);
+        written += pending.saturating_sub(out.rejected.len()) as u64;
+        batch.clear();
+        *pending = 0;
+        if let Some((_, e)) = out.rejected.first() {
+            m.points_rejected
+                .fetch_add(out.rejected.len() as u64, Ordering::Relaxed);
+            return Err(format!(
+                "SELECT INTO wrote {written} points and refused {}; the first: {e}",
+                out.rejected.len()
+            ));
+        }
+        m.writes_ok.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    };
+    for series in &answer {
+        let name = target.measurement.as_deref().unwrap_or(&series.name);
         for row in &series.values {
             let Some(&Cell::Time(t)) = row.first() else {
                 continue;
@@ -852,37 +892,28 @@ pub fn select_into(ctx: &Ctx<'_>, s: &Select, target: &IntoTarget) -> Result<Vec
             {
                 continue;
             }
-            batch.begin(m.as_bytes());
+            batch.begin(name.as_bytes());
             for (k, v) in &series.tags {
                 batch.tag(k.as_bytes(), v.as_bytes());
             }
-            for (name, cell) in series.columns.iter().zip(row).skip(1) {
-                let k = name.as_bytes();
+            for (col, cell) in series.columns.iter().zip(row).skip(1) {
+                let k = col.as_bytes();
                 match *cell {
                     Cell::Float(x) => batch.field(k, Value::Float(x)),
                     Cell::Int(x) => batch.field(k, Value::Integer(x)),
                     Cell::UInt(x) => batch.field(k, Value::Unsigned(x)),
                     Cell::Bool(x) => batch.field(k, Value::Boolean(x)),
-                    Cell::Str(_) => batch.string_field(k),
-                    Cell::Null | Cell::Time(_) => {}
+                    Cell::Str(_) | Cell::Null | Cell::Time(_) => {}
                 }
             }
             batch.end(t);
-            rows += 1;
+            pending += 1;
+            if pending == INTO_BATCH_POINTS {
+                flush(&mut batch, &mut pending)?;
+            }
         }
     }
-    let out = if batch.is_empty() {
-        WriteOutcome::default()
-    } else {
-        ctx.engine.write(&db, &batch).map_err(|e| e.to_string())?
-    };
-    let written = rows - out.rejected.len() as u64;
-    if let Some((_, e)) = out.rejected.first() {
-        return Err(format!(
-            "SELECT INTO wrote {written} points and refused {}; the first: {e}",
-            out.rejected.len()
-        ));
-    }
+    flush(&mut batch, &mut pending)?;
     Ok(vec![Series {
         name: "result".into(),
         columns: vec!["time".into(), "written".into()],

@@ -563,6 +563,10 @@ fn sources() {
         })
     );
     assert_eq!(
+        err_at("SELECT v INTO :MEASUREMENT FROM m").0,
+        "found :, expected identifier"
+    );
+    assert_eq!(
         err_at("SELECT v INTO a.b.c.d FROM m").0,
         "too many segments in INTO (at most db.rp.measurement)"
     );
