@@ -19,6 +19,7 @@ reason; they are checked to still behave as documented.
 import json
 import math
 import sys
+import time
 import urllib.parse
 import urllib.request
 
@@ -499,6 +500,21 @@ def post_query(url, q):
         return [e.code, json.loads(e.read() or b"{}")]
 
 
+def create_database(url, name):
+    """Creates `name` and waits until the server lists it: InfluxDB answers
+    /ping before its meta store takes a CREATE DATABASE."""
+    deadline = time.monotonic() + 60
+    while True:
+        post(url, "/query?" + urllib.parse.urlencode({"q": f"CREATE DATABASE {name}"}), b"")
+        _, body = get(url, "SHOW DATABASES", None, name)
+        listed = json.dumps(body)
+        if f'["{name}"]' in listed:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{url}: CREATE DATABASE {name} did not take: {listed}")
+        time.sleep(0.2)
+
+
 def post(url, path, body):
     req = urllib.request.Request(f"{url}{path}", data=body, method="POST")
     try:
@@ -527,7 +543,7 @@ def main():
     verbose = "-v" in sys.argv
     lp = data().encode()
     for url in (influx, pulsar):
-        post(url, "/query?" + urllib.parse.urlencode({"q": f"CREATE DATABASE {DB}"}), b"")
+        create_database(url, DB)
         st = post(url, f"/write?db={DB}&precision=s", lp)
         assert st == 204, f"write to {url}: {st}"
     print(f"wrote {lp.count(NL)} lines to both servers")
@@ -549,7 +565,7 @@ def main():
                 print(f"  pulsardb: {json.dumps(b)[:1500]}")
     # Writes: the same status, then the same data.
     for url in (influx, pulsar):
-        post(url, "/query?" + urllib.parse.urlencode({"q": "CREATE DATABASE diffw"}), b"")
+        create_database(url, "diffw")
     for precision, body in WRITES:
         a = post(influx, f"/write?db=diffw&precision={precision}", body.encode())
         b = post(pulsar, f"/write?db=diffw&precision={precision}", body.encode())
