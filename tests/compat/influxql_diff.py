@@ -538,89 +538,75 @@ def same(a, b):
     return a == b
 
 
+class Tally:
+    """Counts answers that agree and prints the ones that differ."""
+
+    def __init__(self, verbose):
+        self.ok = self.bad = 0
+        self.verbose = verbose
+
+    def compare(self, label, a, b):
+        if same(a, b):
+            self.ok += 1
+            if self.verbose:
+                print(f"ok   {label}")
+        else:
+            self.bad += 1
+            print(f"DIFF {label}")
+            print(f"  influxdb: {json.dumps(a)[:1500]}")
+            print(f"  pulsardb: {json.dumps(b)[:1500]}")
+
+    def fail(self, message):
+        self.bad += 1
+        print(f"FAIL {message}")
+
+
 def main():
     influx, pulsar = sys.argv[1].rstrip("/"), sys.argv[2].rstrip("/")
-    verbose = "-v" in sys.argv
+    t = Tally("-v" in sys.argv)
     lp = data().encode()
     for url in (influx, pulsar):
         create_database(url, DB)
         st = post(url, f"/write?db={DB}&precision=s", lp)
         assert st == 204, f"write to {url}: {st}"
     print(f"wrote {lp.count(NL)} lines to both servers")
-    ok = bad = 0
     for q in QUERIES:
         for epoch in ("ns", None, "ms") if q.startswith("SELECT") else ("ns",):
             a = get(influx, q, epoch)
             b = get(pulsar, q, epoch)
             if q in TIES:
                 a, b = untie(a), untie(b)
-            if same(a, b):
-                ok += 1
-                if verbose:
-                    print(f"ok   [{epoch}] {q}")
-            else:
-                bad += 1
-                print(f"DIFF [{epoch}] {q}")
-                print(f"  influxdb: {json.dumps(a)[:1500]}")
-                print(f"  pulsardb: {json.dumps(b)[:1500]}")
+            t.compare(f"[{epoch}] {q}", a, b)
     # Writes: the same status, then the same data.
     for url in (influx, pulsar):
         create_database(url, "diffw")
     for precision, body in WRITES:
         a = post(influx, f"/write?db=diffw&precision={precision}", body.encode())
         b = post(pulsar, f"/write?db=diffw&precision={precision}", body.encode())
-        if a == b:
-            ok += 1
-            if verbose:
-                print(f"ok   write {body!r}: {a}")
-        else:
-            bad += 1
-            print(f"DIFF write [{precision}] {body!r}: influxdb {a}, pulsardb {b}")
+        t.compare(f"write [{precision}] {body!r}", a, b)
     for (precision, body), (status, why) in KNOWN_WRITES.items():
         st = post(pulsar, f"/write?db=diffw&precision={precision}", body.encode())
         if st != status:
-            bad += 1
-            print(f"FAIL known write difference changed: {body!r}: {st}, expected {status} ({why})")
+            t.fail(f"known write difference changed: {body!r}: {st}, expected {status} ({why})")
         # The same point without the difference, so the data compare equal.
         post(influx, f"/write?db=diffw&precision={precision}", body.replace("\r", "").encode())
     for q in WRITE_READS:
-        a = get(influx, q, "ns", "diffw")
-        b = get(pulsar, q, "ns", "diffw")
-        if same(a, b):
-            ok += 1
-        else:
-            bad += 1
-            print(f"DIFF [diffw] {q}")
-            print(f"  influxdb: {json.dumps(a)[:1500]}")
-            print(f"  pulsardb: {json.dumps(b)[:1500]}")
+        t.compare(f"[diffw] {q}", get(influx, q, "ns", "diffw"), get(pulsar, q, "ns", "diffw"))
     # SELECT ... INTO: the same answer, then the same points where they went.
     for q, readback, db in INTOS:
-        a = post_query(influx, q)
-        b = post_query(pulsar, q)
-        if same(a, b):
-            ok += 1
-        else:
-            bad += 1
-            print(f"DIFF [into] {q}")
-            print(f"  influxdb: {json.dumps(a)[:1500]}")
-            print(f"  pulsardb: {json.dumps(b)[:1500]}")
-        a = get(influx, readback, "ns", db)
-        b = get(pulsar, readback, "ns", db)
-        if same(a, b):
-            ok += 1
-        else:
-            bad += 1
-            print(f"DIFF [into, read back from {db}] {readback}")
-            print(f"  influxdb: {json.dumps(a)[:1500]}")
-            print(f"  pulsardb: {json.dumps(b)[:1500]}")
+        t.compare(f"[into] {q}", post_query(influx, q), post_query(pulsar, q))
+        t.compare(
+            f"[into, read back from {db}] {readback}",
+            get(influx, readback, "ns", db),
+            get(pulsar, readback, "ns", db),
+        )
     for q, why in KNOWN.items():
         s, body = get(pulsar, q, "ns")
         if s != 200 or "error" in json.dumps(body):
-            bad += 1
-            print(f"FAIL known difference no longer runs: {q}: {body}")
+            t.fail(f"known difference no longer runs: {q}: {body}")
     known = len(KNOWN) + len(KNOWN_WRITES)
-    print(f"influxql differential: {ok} agree, {bad} differ, {known} known differences")
-    sys.exit(1 if bad else 0)
+    print(f"influxql differential: {t.ok} agree, {t.bad} differ, {known} known differences")
+    sys.exit(1 if t.bad else 0)
 
 
 if __name__ == "__main__":

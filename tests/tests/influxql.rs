@@ -544,9 +544,10 @@ net,host=a rx=7i 60
 ";
     let r = s.req("POST", "/write?db=pulsardb&precision=s", &[], lp.as_bytes());
     assert_eq!(r.status, 204, "{}", r.text());
-    let q = |q: &str| -> Value {
+    // The first statement's result, asked by `method`.
+    let ask = |method: &str, q: &str| -> Value {
         let r = s.req(
-            "GET",
+            method,
             &format!("/query?db=pulsardb&epoch=s&q={}", urlencode(q)),
             &[],
             b"",
@@ -554,6 +555,7 @@ net,host=a rx=7i 60
         assert_eq!(r.status, 200, "{q}: {}", r.text());
         r.json()["results"][0].clone()
     };
+    let q = |q: &str| ask("GET", q);
     let mut checks = 0;
     let mut check = |query: &str, want: Value| {
         let got = q(query);
@@ -678,28 +680,12 @@ net,host=a rx=7i 60
         json!("SELECT ... INTO must be sent with POST"),
         "{got}"
     );
-    let r = s.req(
-        "POST",
-        &format!("/query?db=pulsardb&epoch=s&q={}", urlencode(into)),
-        &[],
-        b"",
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
-        r.json()["results"][0]["series"],
+        ask("POST", into)["series"],
         json!([{"name": "result", "columns": ["time", "written"], "values": [[0, 2]]}])
     );
     // A string column (a tag not grouped by) is refused, nothing written.
-    let r = s.req(
-        "POST",
-        &format!(
-            "/query?db=pulsardb&epoch=s&q={}",
-            urlencode("SELECT v, host INTO copies FROM cpu")
-        ),
-        &[],
-        b"",
-    );
-    let e = r.json()["results"][0]["error"].clone();
+    let e = ask("POST", "SELECT v, host INTO copies FROM cpu")["error"].clone();
     assert!(
         e.as_str()
             .is_some_and(|e| e.contains("column \"host\" holds strings")),

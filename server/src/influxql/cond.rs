@@ -285,6 +285,22 @@ pub struct Row<'a> {
     pub fields: &'a HashMap<String, Cell>,
 }
 
+/// Whether a row passes every condition of `conds` (the conjuncts of a
+/// WHERE that are evaluated row by row).
+pub fn eval_all(
+    conds: &[Expr],
+    row: &Row<'_>,
+    is_tag: &dyn Fn(&str, Option<VarKind>) -> bool,
+    regexes: &mut HashMap<String, Regex>,
+) -> Result<bool, String> {
+    for c in conds {
+        if !eval_row(c, row, is_tag, regexes, 0)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Evaluates a row condition (field comparisons, possibly with tags).
 pub fn eval_row(
     e: &Expr,

@@ -334,6 +334,29 @@ fn integrals(
     out
 }
 
+/// Adds to `needed` the fields `exprs` read (variables that are no tag and
+/// not `time`), then sorts it and drops repeats.
+fn fields_read<'e>(
+    exprs: impl IntoIterator<Item = &'e Expr>,
+    is_tag: &dyn Fn(&str, Option<VarKind>) -> bool,
+    needed: &mut Vec<String>,
+) -> Result<(), String> {
+    for e in exprs {
+        walk(e, 0, &mut |e| {
+            if let Expr::Var { name, kind } = e
+                && !is_tag(name, *kind)
+                && !name.eq_ignore_ascii_case("time")
+            {
+                needed.push(name.clone());
+            }
+            Ok(true)
+        })?;
+    }
+    needed.sort();
+    needed.dedup();
+    Ok(())
+}
+
 /// Walks an expression (bounded depth).
 fn walk<'e>(
     e: &'e Expr,
@@ -1139,18 +1162,7 @@ fn select_measurement(
                 }
             }
         }
-        for c in &split.rows {
-            walk(c, 0, &mut |e| {
-                if let Expr::Var { name, kind } = e
-                    && !is_tag(name, *kind)
-                {
-                    needed.push(name.clone());
-                }
-                Ok(true)
-            })?;
-        }
-        needed.sort();
-        needed.dedup();
+        fields_read(&split.rows, &is_tag, &mut needed)?;
         let rows = raw_rows(ctx, src, db, m, &needed, range, &tag_expr, cap)?;
         let mut agg_fields: Vec<&str> = aggs.iter().map(|a| a.field.as_str()).collect();
         agg_fields.sort_unstable();
@@ -1175,14 +1187,7 @@ fn select_measurement(
                     tags: tags_of,
                     fields: &cells,
                 };
-                let mut keep = true;
-                for c in &split.rows {
-                    if !cond::eval_row(c, &row, &is_tag, &mut regexes, 0)? {
-                        keep = false;
-                        break;
-                    }
-                }
-                if !keep {
+                if !cond::eval_all(&split.rows, &row, &is_tag, &mut regexes)? {
                     continue;
                 }
                 let w = match interval {
@@ -1691,28 +1696,8 @@ fn raw_select(
     let cap = ctx.engine.config().max_query_points as usize;
     // Fields read: projected ones and the ones conditions look at.
     let mut needed: Vec<String> = Vec::new();
-    for f in fields {
-        walk(&f.expr, 0, &mut |e| {
-            if let Expr::Var { name, kind } = e
-                && !is_tag(name, *kind)
-            {
-                needed.push(name.clone());
-            }
-            Ok(true)
-        })?;
-    }
-    for c in &split.rows {
-        walk(c, 0, &mut |e| {
-            if let Expr::Var { name, kind } = e
-                && !is_tag(name, *kind)
-            {
-                needed.push(name.clone());
-            }
-            Ok(true)
-        })?;
-    }
-    needed.sort();
-    needed.dedup();
+    let exprs = fields.iter().map(|f| &f.expr).chain(&split.rows);
+    fields_read(exprs, is_tag, &mut needed)?;
     let rows = raw_rows(ctx, src, db, m, &needed, range, &tag_expr, cap)?;
     let projected: Vec<String> = fields
         .iter()
@@ -1739,14 +1724,7 @@ fn raw_select(
                 tags: tags_of,
                 fields: &cells,
             };
-            let mut keep = true;
-            for c in &split.rows {
-                if !cond::eval_row(c, &row, is_tag, &mut regexes, 0)? {
-                    keep = false;
-                    break;
-                }
-            }
-            if !keep {
+            if !cond::eval_all(&split.rows, &row, is_tag, &mut regexes)? {
                 continue;
             }
             let res = |e: &Expr| -> Option<Cell> {

@@ -35,8 +35,8 @@ use super::super::cond::{self, Row, Split, TimeRange};
 use super::super::exec::Ctx;
 use super::super::result::{Cell, Series};
 use super::{
-    Src, Tags, column_name, distinct_key, eval, group_key, page, raw_rows, unique, value_cell,
-    value_order, walk,
+    Src, Tags, column_name, distinct_key, eval, fields_read, group_key, page, raw_rows, unique,
+    value_cell, value_order, walk,
 };
 
 /// Which function.
@@ -308,19 +308,7 @@ pub(super) fn run(
     // conditions look at.
     let mut needed = vec![m.field.clone()];
     let exprs = fields.iter().map(|f| &f.expr).chain(&split.rows);
-    for e in exprs {
-        walk(e, 0, &mut |e| {
-            if let Expr::Var { name, kind } = e
-                && !is_tag(name, *kind)
-                && !name.eq_ignore_ascii_case("time")
-            {
-                needed.push(name.clone());
-            }
-            Ok(true)
-        })?;
-    }
-    needed.sort();
-    needed.dedup();
+    fields_read(exprs, is_tag, &mut needed)?;
     let cap = ctx.engine.config().max_query_points as usize;
     let rows = raw_rows(ctx, src, db, m_name, &needed, range, tag_expr, cap)?;
     let mut regexes = HashMap::new();
@@ -341,14 +329,7 @@ pub(super) fn run(
                     tags: tags_of,
                     fields: &cells,
                 };
-                let mut keep = true;
-                for c in &split.rows {
-                    if !cond::eval_row(c, &row, is_tag, &mut regexes, 0)? {
-                        keep = false;
-                        break;
-                    }
-                }
-                if !keep {
+                if !cond::eval_all(&split.rows, &row, is_tag, &mut regexes)? {
                     continue;
                 }
             }
