@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use pulsardb_core::lineproto::{Limits, Precision};
 use pulsardb_server::config::Config;
+use pulsardb_server::config::StringFields;
 use pulsardb_server::engine::Engine;
 use pulsardb_server::http::auth::Access;
 use pulsardb_server::http::write::parse_lines;
@@ -48,6 +49,7 @@ fn engine() -> &'static Arc<Engine> {
             Precision::Nanoseconds,
             Limits::DEFAULT,
             NOW,
+            StringFields::Reject,
         );
         assert!(p.errors.is_empty());
         engine.write("pulsardb", &p.batch).expect("seed points");

@@ -7,12 +7,22 @@
 use libfuzzer_sys::fuzz_target;
 use pulsardb_core::storage::RamDevice;
 use pulsardb_core::{Db, DbConfig, Geometry, Value};
+use pulsardb_server::config::StringFields;
 use pulsardb_server::http::write::parse_json_points;
 
 fuzz_target!(|body: &[u8]| {
-    let Ok(p) = parse_json_points(body, 1_700_000_000_000_000_000) else {
+    let Ok(p) = parse_json_points(body, 1_700_000_000_000_000_000, StringFields::Reject) else {
         return;
     };
+    // Leaving string fields out refuses no more than refusing them, and
+    // accepts only points with a stored field.
+    let d = parse_json_points(body, 1_700_000_000_000_000_000, StringFields::Drop)
+        .expect("the same body parses");
+    assert!(d.errors.len() <= p.errors.len());
+    assert!(d.index_of.len() + d.errors.len() <= p.index_of.len() + p.errors.len());
+    for pt in d.batch.points() {
+        assert!(pt.fields().len() > 0 && pt.fields().all(|(_, v)| v.is_some()));
+    }
     let mut accepted: Vec<usize> = p.index_of.clone();
     accepted.extend(p.errors.iter().map(|(i, _)| *i));
     accepted.sort_unstable();

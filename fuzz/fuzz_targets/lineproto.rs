@@ -7,6 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pulsardb_core::lineproto::{Limits, Line, Lines, Precision, StreamParser};
+use pulsardb_server::config::StringFields;
 use pulsardb_server::http::write::parse_lines;
 
 const PRECISIONS: [Precision; 6] = [
@@ -61,13 +62,42 @@ fuzz_target!(|input: &[u8]| {
     };
     let lines_in_body = body.iter().filter(|&&b| b == b'\n').count() + 1;
 
-    // The server's path.
-    let parsed = parse_lines(body, precision, limits, 1_700_000_000_000_000_000);
+    // The server's path, refusing string fields and leaving them out.
+    let parsed = parse_lines(
+        body,
+        precision,
+        limits,
+        1_700_000_000_000_000_000,
+        StringFields::Reject,
+    );
     assert_eq!(
         parsed.line_of.len(),
         parsed.batch.len(),
         "a point per good line"
     );
+    let dropping = parse_lines(
+        body,
+        precision,
+        limits,
+        1_700_000_000_000_000_000,
+        StringFields::Drop,
+    );
+    assert_eq!(
+        dropping.errors, parsed.errors,
+        "leaving strings out changed the parse"
+    );
+    assert_eq!(dropping.line_of.len(), dropping.batch.len());
+    let mut strings = 0u64;
+    for pt in parsed.batch.points() {
+        strings += pt.fields().filter(|(_, v)| v.is_none()).count() as u64;
+    }
+    assert_eq!(
+        dropping.strings_dropped, strings,
+        "every string field counted"
+    );
+    for pt in dropping.batch.points() {
+        assert!(pt.fields().len() > 0 && pt.fields().all(|(_, v)| v.is_some()));
+    }
     for &(line, _) in &parsed.errors {
         assert!(
             line >= 1 && line <= lines_in_body,

@@ -18,6 +18,7 @@
 //!   "compression_enabled": true,
 //!   "default_database": "pulsardb",
 //!   "auto_create_databases": false,
+//!   "string_fields": "reject",
 //!   "limits": { "max_series": 1000000, "max_tags_per_point": 64,
 //!               "max_fields_per_point": 256, "max_name_len": 256,
 //!               "max_tag_value_len": 1024, "max_query_points": 1048576,
@@ -44,6 +45,21 @@ pub enum SyncMode {
     /// After its WAL records are written; a timer syncs every
     /// `sync_interval_ms`. A power cut may lose that much acknowledged data.
     Interval,
+}
+
+/// What a write does with string field values, which this version does not
+/// store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StringFields {
+    /// The point is refused with a 400 naming the field; none of its fields
+    /// is written (the other points of the request are).
+    #[default]
+    Reject,
+    /// The string fields are left out and the point's other fields written;
+    /// a point whose fields are all strings writes nothing. Counted in
+    /// `pulsardb_points_total{outcome="dropped_string"}`. For clients that
+    /// attach text to their numbers, such as Home Assistant's attributes.
+    Drop,
 }
 
 /// The server's configuration.
@@ -99,6 +115,8 @@ pub struct Config {
     pub default_database: String,
     /// Create unknown databases on line-protocol writes instead of answering 404.
     pub auto_create_databases: bool,
+    /// String field values: refused (the default) or left out.
+    pub string_fields: StringFields,
     /// Catalog and request limits.
     pub limits: pulsardb_core::catalog::Limits,
     /// Most points a query may return.
@@ -136,6 +154,7 @@ impl Default for Config {
             sync_interval_ms: 1000,
             default_database: "pulsardb".into(),
             auto_create_databases: false,
+            string_fields: StringFields::Reject,
             limits: pulsardb_core::catalog::Limits::default(),
             max_query_points: 0,
             log_level: Level::Info,
@@ -432,6 +451,18 @@ impl Config {
         if let Some(b) = top.bool("auto_create_databases")? {
             c.auto_create_databases = b;
         }
+        if let Some(m) = top.str("string_fields")? {
+            c.string_fields = match m {
+                "reject" => StringFields::Reject,
+                "drop" => StringFields::Drop,
+                _ => {
+                    return err(
+                        "string_fields",
+                        format!("\"{m}\" is not \"reject\" or \"drop\""),
+                    );
+                }
+            };
+        }
         if let Some(mut l) = top.obj("limits")? {
             let lim = &mut c.limits;
             if let Some(v) = l.u64("max_series", 1, 100_000_000)? {
@@ -526,6 +557,9 @@ mod tests {
         assert_eq!((c.port, c.max_memory_mb, c.retention_days), (9000, 32, 30));
         let c = Config::from_json(r#"{"storage":{"max_memory_mb":16,"sync":"interval"}}"#).unwrap();
         assert_eq!((c.max_memory_mb, c.sync), (16, SyncMode::Interval));
+        assert_eq!(c.string_fields, StringFields::Reject);
+        let c = Config::from_json(r#"{"string_fields":"drop"}"#).unwrap();
+        assert_eq!(c.string_fields, StringFields::Drop);
     }
 
     #[test]
@@ -539,6 +573,7 @@ mod tests {
             (r#"{"storage":{"data_dri":"x"}}"#, "storage.data_dri"),
             (r#"{"limits":{"max_series":0}}"#, "limits.max_series"),
             (r#"{"log_level":"loud"}"#, "log_level"),
+            (r#"{"string_fields":"keep"}"#, "string_fields"),
         ] {
             let e = Config::from_json(json).unwrap_err().0;
             assert!(e.contains(&format!("\"{key}\"")), "{json}: {e}");

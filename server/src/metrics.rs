@@ -66,6 +66,8 @@ pub struct Metrics {
     pub points_written: AtomicU64,
     /// Points rejected (parse errors and validation).
     pub points_rejected: AtomicU64,
+    /// String field values left out (`string_fields: "drop"`).
+    pub strings_dropped: AtomicU64,
     /// Queries answered.
     pub queries: AtomicU64,
     /// Queries that failed.
@@ -240,6 +242,7 @@ impl Metrics {
             &[
                 ("outcome=\"written\"", l(&self.points_written)),
                 ("outcome=\"rejected\"", l(&self.points_rejected)),
+                ("outcome=\"dropped_string\"", l(&self.strings_dropped)),
             ],
         );
         counter(

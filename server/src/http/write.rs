@@ -16,6 +16,7 @@ use pulsardb_core::{Value, WriteBatch, WriteOutcome};
 use serde_json::Value as Json;
 
 use super::{Reply, Req};
+use crate::config::StringFields;
 use crate::engine::{Engine, EngineError};
 
 /// Errors listed in a partial-write message before "and N more".
@@ -44,8 +45,27 @@ fn unescaped<'a>(e: &Escaped<'a>, s: &'a mut Vec<u8>) -> &'a [u8] {
     }
 }
 
-/// Adds one parsed line to the batch.
-fn add_line(b: &mut WriteBatch, line: &Line<'_>, default_ts: i64, s: &mut (Vec<u8>, Vec<u8>)) {
+/// Adds one parsed line to the batch; `false` when there is nothing to add
+/// (every field a string, left out).
+fn add_line(
+    b: &mut WriteBatch,
+    line: &Line<'_>,
+    default_ts: i64,
+    s: &mut (Vec<u8>, Vec<u8>),
+    strings: StringFields,
+    dropped: &mut u64,
+) -> bool {
+    if strings == StringFields::Drop {
+        let n = line
+            .fields
+            .iter()
+            .filter(|(_, v)| matches!(v, FieldValue::Str(_)))
+            .count();
+        *dropped += n as u64;
+        if n == line.fields.len() {
+            return false;
+        }
+    }
     b.begin(unescaped(&line.measurement, &mut s.0));
     for (k, v) in &line.tags {
         b.tag(unescaped(k, &mut s.0), unescaped(v, &mut s.1));
@@ -57,10 +77,14 @@ fn add_line(b: &mut WriteBatch, line: &Line<'_>, default_ts: i64, s: &mut (Vec<u
             FieldValue::Int(i) => b.field(k, Value::Integer(*i)),
             FieldValue::UInt(u) => b.field(k, Value::Unsigned(*u)),
             FieldValue::Bool(x) => b.field(k, Value::Boolean(*x)),
-            FieldValue::Str(_) => b.string_field(k),
+            FieldValue::Str(_) => match strings {
+                StringFields::Reject => b.string_field(k),
+                StringFields::Drop => {}
+            },
         }
     }
     b.end(line.timestamp_ns.unwrap_or(default_ts));
+    true
 }
 
 /// Writes line protocol; returns the reply.
@@ -75,15 +99,19 @@ pub struct LinePoints {
     pub line_of: Vec<usize>,
     /// Refused lines: line number and message.
     pub errors: Vec<(usize, String)>,
+    /// String field values left out ([`StringFields::Drop`]).
+    pub strings_dropped: u64,
 }
 
 /// Parses a line-protocol body (see [`LinePoints`]); points without a
-/// timestamp get `now_ns` truncated to the precision.
+/// timestamp get `now_ns` truncated to the precision; string fields are
+/// kept for the engine to refuse, or left out, as `strings` says.
 pub fn parse_lines(
     body: &[u8],
     precision: Precision,
     limits: pulsardb_core::lineproto::Limits,
     now_ns: i64,
+    strings: StringFields,
 ) -> LinePoints {
     let default_ts = precision.truncate_ns(now_ns);
     let mut out = LinePoints::default();
@@ -109,8 +137,16 @@ pub fn parse_lines(
                     );
                     out.line_of.reserve(n);
                 }
-                add_line(&mut out.batch, &line, default_ts, &mut scratch);
-                out.line_of.push(line.line_no);
+                if add_line(
+                    &mut out.batch,
+                    &line,
+                    default_ts,
+                    &mut scratch,
+                    strings,
+                    &mut out.strings_dropped,
+                ) {
+                    out.line_of.push(line.line_no);
+                }
             }
             Err(e) => out.errors.push((
                 e.line,
@@ -132,12 +168,20 @@ fn write_lines(engine: &Engine, db: &str, body: &[u8], precision: Precision) -> 
         batch,
         line_of,
         errors,
-    } = parse_lines(body, precision, limits, crate::time::now_ns());
+        strings_dropped,
+    } = parse_lines(
+        body,
+        precision,
+        limits,
+        crate::time::now_ns(),
+        cfg.string_fields,
+    );
     finish(
         engine,
         db,
         &batch,
         errors,
+        strings_dropped,
         |i| line_of.get(i).copied().unwrap_or(0),
         "line",
     )
@@ -150,10 +194,13 @@ fn finish(
     db: &str,
     batch: &WriteBatch,
     mut errors: Vec<(usize, String)>,
+    strings_dropped: u64,
     position_of: impl Fn(usize) -> usize,
     unit: &str,
 ) -> Reply {
     let m = &engine.metrics;
+    m.strings_dropped
+        .fetch_add(strings_dropped, Ordering::Relaxed);
     let out = if batch.is_empty() {
         Ok(WriteOutcome::default())
     } else {
@@ -175,7 +222,13 @@ fn finish(
             continue;
         }
         let at = position_of(*i);
-        errors.push((at, format!("{at}: {e}")));
+        let hint = match e {
+            PointError::StringField { .. } => {
+                "; to leave string fields out instead, set string_fields to \"drop\""
+            }
+            _ => "",
+        };
+        errors.push((at, format!("{at}: {e}{hint}")));
     }
     m.points_written.fetch_add(out.points, Ordering::Relaxed);
     m.points_rejected
@@ -334,15 +387,17 @@ fn json_time(v: Option<&Json>, now: i64) -> Result<i64, String> {
     }
 }
 
-fn json_value(v: &Json, name: &str) -> Result<Value, String> {
+/// A JSON field's value; `None` for a string left out.
+fn json_value(v: &Json, name: &str, strings: StringFields) -> Result<Option<Value>, String> {
     match v {
         Json::Number(n) => n
             .as_f64()
-            .map(Value::Float)
+            .map(|f| Some(Value::Float(f)))
             .ok_or_else(|| format!("field \"{name}\": {n} is not a number")),
-        Json::Bool(b) => Ok(Value::Boolean(*b)),
+        Json::Bool(b) => Ok(Some(Value::Boolean(*b))),
+        Json::String(_) if strings == StringFields::Drop => Ok(None),
         Json::String(_) => Err(format!(
-            "field \"{name}\" is a string; string values are not stored (use a tag or a number)"
+            "field \"{name}\" is a string; string values are not stored (use a tag or a number); to leave string fields out instead, set string_fields to \"drop\""
         )),
         other => Err(format!(
             "field \"{name}\" must be a number or a boolean, got {other}"
@@ -350,8 +405,15 @@ fn json_value(v: &Json, name: &str) -> Result<Value, String> {
     }
 }
 
-/// Adds one JSON point to the batch.
-fn add_json_point(b: &mut WriteBatch, p: &Json, now: i64) -> Result<(), String> {
+/// Adds one JSON point to the batch; `Ok(false)` when there is nothing to
+/// add (every field a string, left out).
+fn add_json_point(
+    b: &mut WriteBatch,
+    p: &Json,
+    now: i64,
+    strings: StringFields,
+    dropped: &mut u64,
+) -> Result<bool, String> {
     let Some(o) = p.as_object() else {
         return Err(format!("expected a point object, got {p}"));
     };
@@ -364,19 +426,27 @@ fn add_json_point(b: &mut WriteBatch, p: &Json, now: i64) -> Result<(), String> 
     };
     let ts = json_time(o.get("timestamp"), now)?;
     let mut fields: Vec<(String, Value)> = Vec::new();
+    let mut strings_left_out = 0;
+    let mut add = |k: &str, v: &Json| -> Result<(), String> {
+        match json_value(v, k, strings)? {
+            Some(v) => fields.push((k.to_string(), v)),
+            None => strings_left_out += 1,
+        }
+        Ok(())
+    };
     if let Some(v) = o.get("value") {
-        fields.push(("value".into(), json_value(v, "value")?));
+        add("value", v)?;
     }
     match o.get("fields") {
         None | Some(Json::Null) => {}
         Some(Json::Object(f)) => {
             for (k, v) in f {
-                fields.push((k.clone(), json_value(v, k)?));
+                add(k, v)?;
             }
         }
         Some(other) => return Err(format!("\"fields\" must be an object, got {other}")),
     }
-    if fields.is_empty() {
+    if fields.is_empty() && strings_left_out == 0 {
         return Err("a point needs \"value\" or \"fields\"".into());
     }
     let mut tags: Vec<(&str, String)> = Vec::new();
@@ -405,6 +475,10 @@ fn add_json_point(b: &mut WriteBatch, p: &Json, now: i64) -> Result<(), String> 
             ));
         }
     }
+    *dropped += strings_left_out;
+    if fields.is_empty() {
+        return Ok(false);
+    }
     b.begin(metric.as_bytes());
     for (k, v) in &tags {
         b.tag(k.as_bytes(), v.as_bytes());
@@ -413,7 +487,7 @@ fn add_json_point(b: &mut WriteBatch, p: &Json, now: i64) -> Result<(), String> 
         b.field(k.as_bytes(), *v);
     }
     b.end(ts);
-    Ok(())
+    Ok(true)
 }
 
 /// Writes a JSON body.
@@ -429,11 +503,18 @@ pub struct JsonPoints {
     pub index_of: Vec<usize>,
     /// Refused points: index and message.
     pub errors: Vec<(usize, String)>,
+    /// String field values left out ([`StringFields::Drop`]).
+    pub strings_dropped: u64,
 }
 
 /// Parses a JSON write body (see [`JsonPoints`]); `now` stamps points
-/// without a timestamp.
-pub fn parse_json_points(body: &[u8], now: i64) -> Result<JsonPoints, String> {
+/// without a timestamp; string fields are refused or left out, as
+/// `strings` says.
+pub fn parse_json_points(
+    body: &[u8],
+    now: i64,
+    strings: StringFields,
+) -> Result<JsonPoints, String> {
     let doc: Json = serde_json::from_slice(body).map_err(|e| {
         format!(
             "invalid JSON at line {}, column {}: {e}",
@@ -456,8 +537,9 @@ pub fn parse_json_points(body: &[u8], now: i64) -> Result<JsonPoints, String> {
     };
     let mut out = JsonPoints::default();
     for (i, p) in points.iter().enumerate() {
-        match add_json_point(&mut out.batch, p, now) {
-            Ok(()) => out.index_of.push(i),
+        match add_json_point(&mut out.batch, p, now, strings, &mut out.strings_dropped) {
+            Ok(true) => out.index_of.push(i),
+            Ok(false) => {}
             Err(e) => {
                 out.batch.abort();
                 out.errors.push((i, format!("{i}: {e}")));
@@ -471,7 +553,8 @@ fn write_json(engine: &Engine, db: &str, body: &[u8]) -> Reply {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Reply::no_content();
     }
-    let parsed = match parse_json_points(body, crate::time::now_ns()) {
+    let parsed = match parse_json_points(body, crate::time::now_ns(), engine.config().string_fields)
+    {
         Ok(p) => p,
         Err(e) => {
             engine.metrics.writes_failed.fetch_add(1, Ordering::Relaxed);
@@ -485,13 +568,91 @@ fn write_json(engine: &Engine, db: &str, body: &[u8]) -> Reply {
         batch,
         index_of,
         errors,
+        strings_dropped,
     } = parsed;
     finish(
         engine,
         db,
         &batch,
         errors,
+        strings_dropped,
         |i| index_of.get(i).copied().unwrap_or(0),
         "point",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulsardb_core::lineproto::Limits;
+
+    const NOW: i64 = 1_700_000_000_000_000_000;
+
+    fn fields(b: &WriteBatch) -> Vec<Vec<(String, Option<Value>)>> {
+        b.points()
+            .map(|p| {
+                p.fields()
+                    .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn string_fields_kept_for_refusal_or_left_out() {
+        let body = b"m a=1,s=\"x\" 1\nm s=\"only strings\" 2\nm a= 3\nm t=\"y\",b=2i 4\n";
+        let lp = |strings| parse_lines(body, Precision::Seconds, Limits::DEFAULT, NOW, strings);
+
+        let r = lp(StringFields::Reject);
+        assert_eq!(r.line_of, [1, 2, 4]);
+        assert_eq!(r.errors.len(), 1);
+        assert_eq!(r.errors[0].0, 3);
+        assert_eq!(r.strings_dropped, 0);
+        assert_eq!(fields(&r.batch)[1], [("s".to_string(), None)]);
+
+        let d = lp(StringFields::Drop);
+        // Line 2 has nothing left to write; the others keep their line numbers.
+        assert_eq!(d.line_of, [1, 4]);
+        assert_eq!(d.errors, r.errors);
+        assert_eq!(d.strings_dropped, 3);
+        assert_eq!(
+            fields(&d.batch),
+            [
+                vec![("a".to_string(), Some(Value::Float(1.0)))],
+                vec![("b".to_string(), Some(Value::Integer(2)))],
+            ]
+        );
+    }
+
+    #[test]
+    fn json_string_fields_refused_or_left_out() {
+        let body = br#"[{"metric":"m","value":1,"fields":{"s":"x"}},
+                        {"metric":"m","value":"only a string"},
+                        {"metric":"m"},
+                        {"metric":"m","fields":{"b":true,"t":"y"}}]"#;
+        let r = parse_json_points(body, NOW, StringFields::Reject).unwrap();
+        assert!(r.index_of.is_empty());
+        let refused: Vec<usize> = r.errors.iter().map(|e| e.0).collect();
+        assert_eq!(refused, [0, 1, 2, 3]);
+        assert!(
+            r.errors[0].1.contains("\"s\" is a string") && r.errors[0].1.contains("string_fields")
+        );
+
+        let d = parse_json_points(body, NOW, StringFields::Drop).unwrap();
+        assert_eq!(d.index_of, [0, 3]);
+        let refused: Vec<usize> = d.errors.iter().map(|e| e.0).collect();
+        assert_eq!(
+            refused,
+            [2],
+            "a point with no field at all is still refused"
+        );
+        assert_eq!(d.strings_dropped, 3);
+        assert_eq!(
+            fields(&d.batch),
+            [
+                vec![("value".to_string(), Some(Value::Float(1.0)))],
+                vec![("b".to_string(), Some(Value::Boolean(true)))],
+            ]
+        );
+    }
 }
