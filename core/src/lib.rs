@@ -57,7 +57,7 @@ pub mod value;
 pub mod varint;
 pub mod wal;
 
-pub use db::{Db, DbConfig, PointError, WriteBatch, WriteOutcome};
+pub use db::{Db, DbConfig, PointError, StringFields, WriteBatch, WriteOutcome};
 pub use error::{Corruption, Error};
 pub use query::{Aggregation, Query, QueryResult};
 pub use storage::{BlockDevice, BlockId, Geometry};

@@ -1,7 +1,8 @@
 //! Runs of one series in a batch take a shorter write path (the series head
 //! and the field keys of the previous point are not validated or looked up
 //! again). A batch must do exactly what its points do written one per batch:
-//! the same rejections, with the same errors, and the same stored points.
+//! the same rejections, with the same errors, and the same stored points;
+//! with string fields refused and left out (`StringFields`).
 
 mod common;
 
@@ -9,12 +10,13 @@ use common::Rng;
 use pulsardb_core::catalog::Limits;
 use pulsardb_core::query::SeriesData;
 use pulsardb_core::storage::RamDevice;
-use pulsardb_core::{Db, DbConfig, Geometry, Query, Value, WriteBatch};
+use pulsardb_core::{Db, DbConfig, Geometry, PointError, Query, StringFields, Value, WriteBatch};
 
+/// Measurement, tags, fields (`None`: a string value), timestamp.
 type Point = (
     &'static str,
     Vec<(&'static str, &'static str)>,
-    Vec<(&'static str, Value)>,
+    Vec<(&'static str, Option<Value>)>,
     i64,
 );
 
@@ -36,15 +38,21 @@ fn new_db(max_series: usize) -> Db<RamDevice> {
     db
 }
 
-fn batch_of(points: &[Point]) -> WriteBatch {
+fn batch_of(points: &[Point], strings: StringFields) -> WriteBatch {
     let mut b = WriteBatch::new();
+    b.set_string_fields(strings);
     for (m, tags, fields, ts) in points {
-        let tags: Vec<(&[u8], &[u8])> = tags
-            .iter()
-            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
-            .collect();
-        let fields: Vec<(&[u8], Value)> = fields.iter().map(|(k, v)| (k.as_bytes(), *v)).collect();
-        b.push(m.as_bytes(), &tags, &fields, *ts);
+        b.begin(m.as_bytes());
+        for (k, v) in tags {
+            b.tag(k.as_bytes(), v.as_bytes());
+        }
+        for (k, v) in fields {
+            match v {
+                Some(v) => b.field(k.as_bytes(), *v),
+                None => b.string_field(k.as_bytes()),
+            }
+        }
+        b.end(*ts);
     }
     b
 }
@@ -66,31 +74,49 @@ fn everything(
 }
 
 /// Writes `points` as one batch and one point per batch; both stores must
-/// agree. Returns how many points were rejected.
-fn same_as_one_by_one(points: &[Point], max_series: usize) -> usize {
+/// agree. Returns how many points were rejected and how many string values
+/// left out.
+fn same_as_one_by_one(points: &[Point], max_series: usize, strings: StringFields) -> (usize, u64) {
     let mut whole = new_db(max_series);
-    let out = whole.write("db", &batch_of(points)).expect("write");
+    let out = whole
+        .write("db", &batch_of(points, strings))
+        .expect("write");
     let mut single = new_db(max_series);
     let mut rejected = Vec::new();
+    let mut dropped = 0;
     for (i, p) in points.iter().enumerate() {
         let o = single
-            .write("db", &batch_of(core::slice::from_ref(p)))
+            .write("db", &batch_of(core::slice::from_ref(p), strings))
             .expect("write");
         rejected.extend(o.rejected.into_iter().map(|(_, e)| (i, e)));
+        dropped += o.strings_dropped;
     }
     assert_eq!(out.rejected, rejected, "rejections of {points:?}");
+    assert_eq!(
+        out.strings_dropped, dropped,
+        "strings left out of {points:?}"
+    );
     assert_eq!(
         everything(&mut whole),
         everything(&mut single),
         "stored points of {points:?}"
     );
-    rejected.len()
+    if strings == StringFields::Drop {
+        assert!(
+            !rejected
+                .iter()
+                .any(|(_, e)| matches!(e, PointError::StringField { .. })),
+            "a string refused under StringFields::Drop"
+        );
+    }
+    (rejected.len(), dropped)
 }
 
 #[test]
 fn runs_with_every_kind_of_difference() {
-    let f = Value::Float;
-    let i = Value::Integer;
+    let f = |x| Some(Value::Float(x));
+    let i = |x| Some(Value::Integer(x));
+    let s = None;
     let h1 = vec![("host", "a"), ("dc", "x")];
     let cases: Vec<Vec<Point>> = vec![
         // A plain run, then the same head with a new field, a missing field,
@@ -155,10 +181,34 @@ fn runs_with_every_kind_of_difference() {
             ("m", h1.clone(), vec![("v", f(2.0))], 1),
             ("m", h1.clone(), vec![("v", f(3.0))], 1),
         ],
+        // String values in a run: with a number, alone, after and before a
+        // number of the same key, under the reserved key.
+        vec![
+            ("m", h1.clone(), vec![("v", f(1.0)), ("s", s)], 1),
+            ("m", h1.clone(), vec![("v", f(2.0)), ("s", s)], 2),
+            ("m", h1.clone(), vec![("s", s)], 3),
+            ("m", h1.clone(), vec![("v", f(3.0)), ("v", s)], 4),
+            ("m", h1.clone(), vec![("v", s), ("v", f(4.0))], 5),
+            ("m", h1.clone(), vec![("time", s), ("v", f(5.0))], 6),
+            ("m", h1.clone(), vec![("v", f(6.0))], 7),
+        ],
+        // A point of strings alone first, a new head with strings alone, a
+        // bad head with strings alone.
+        vec![
+            ("n", h1.clone(), vec![("s", s)], 1),
+            ("n", h1.clone(), vec![("v", f(1.0))], 2),
+            ("n", vec![("host", "c")], vec![("s", s), ("t", s)], 3),
+            ("n", vec![("host", "")], vec![("s", s)], 4),
+        ],
     ];
     let mut rejected = 0;
+    let mut dropped = 0;
     for c in &cases {
-        rejected += same_as_one_by_one(c, 1_000_000);
+        for strings in [StringFields::Reject, StringFields::Drop] {
+            let (r, d) = same_as_one_by_one(c, 1_000_000, strings);
+            rejected += r;
+            dropped += d;
+        }
     }
     // Two series at most: the run's new field is refused at the limit.
     let limited: Vec<Point> = vec![
@@ -172,12 +222,65 @@ fn runs_with_every_kind_of_difference() {
         ),
         ("m", h1.clone(), vec![("v", f(4.0))], 4),
     ];
-    rejected += same_as_one_by_one(&limited, 2);
+    rejected += same_as_one_by_one(&limited, 2, StringFields::Reject).0;
     println!(
-        "{} cases, {rejected} points rejected, all as one point per batch",
+        "{} cases (each with strings refused and left out), {rejected} points rejected, {dropped} string values left out, all as one point per batch",
         cases.len() + 1
     );
-    assert!(rejected >= 8, "the cases reject points: {rejected}");
+    assert!(rejected >= 16, "the cases reject points: {rejected}");
+    // 4 in the first string case (`v=3,v="x"` leaves `v` out: the last
+    // value wins), 3 in the second.
+    assert_eq!(dropped, 7, "string values left out");
+}
+
+/// What a point of strings and numbers stores under each setting, checked
+/// against the expected answer rather than against another write path.
+#[test]
+fn string_values_left_out_or_refused() {
+    let points: Vec<Point> = vec![
+        (
+            "m",
+            vec![("host", "a")],
+            vec![("v", Some(Value::Float(1.5))), ("s", None)],
+            1,
+        ),
+        (
+            "m",
+            vec![("host", "a")],
+            vec![("v", Some(Value::Float(2.5))), ("v", None)],
+            2,
+        ),
+        ("only", vec![("host", "a")], vec![("s", None)], 3),
+        (
+            "m",
+            vec![("host", "a"), ("host", "b")],
+            vec![("s", None)],
+            4,
+        ),
+    ];
+    let mut db = new_db(1_000_000);
+    let out = db
+        .write("db", &batch_of(&points, StringFields::Drop))
+        .expect("write");
+    assert_eq!((out.points, out.strings_dropped), (1, 3));
+    let errors: Vec<usize> = out.rejected.iter().map(|r| r.0).collect();
+    assert_eq!(errors, [3], "a bad point of strings alone is still checked");
+    let stored = everything(&mut db);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        (stored[0].2.as_str(), &stored[0].3[..]),
+        ("v", &[(1, Value::Float(1.5))][..])
+    );
+    let names = db.measurements("db");
+    assert_eq!(names, ["m"], "a point of strings alone creates nothing");
+
+    let mut db = new_db(1_000_000);
+    let out = db
+        .write("db", &batch_of(&points, StringFields::Reject))
+        .expect("write");
+    assert_eq!((out.points, out.strings_dropped), (0, 0));
+    assert_eq!(out.rejected.len(), 4);
+    assert!(matches!(&out.rejected[0].1, PointError::StringField { field } if field == "s"));
 }
 
 #[test]
@@ -185,7 +288,7 @@ fn random_runs_match_one_by_one() {
     const MEAS: [&str; 2] = ["m", "n"];
     const HOSTS: [&str; 2] = ["a", "b"];
     const KEYS: [&str; 3] = ["v", "w", "time"];
-    let mut total = (0usize, 0usize);
+    let mut total = (0usize, 0usize, 0u64);
     for seed in 0..300u64 {
         let mut r = Rng(seed * 31 + 7);
         let mut points: Vec<Point> = Vec::new();
@@ -217,9 +320,10 @@ fn random_runs_match_one_by_one() {
                 .into_iter()
                 .map(|k| {
                     let v = match r.below(20) {
-                        0 => Value::Integer(r.below(9) as i64),
-                        1 => Value::Float(f64::NAN),
-                        _ => Value::Float(r.below(100) as f64 / 4.0),
+                        0 => Some(Value::Integer(r.below(9) as i64)),
+                        1 => Some(Value::Float(f64::NAN)),
+                        2 | 3 => None,
+                        _ => Some(Value::Float(r.below(100) as f64 / 4.0)),
                     };
                     (k, v)
                 })
@@ -227,13 +331,21 @@ fn random_runs_match_one_by_one() {
             points.push((m, tags, fields, ts / 2));
         }
         let max_series = if r.chance(20) { 3 } else { 1_000_000 };
+        let strings = if seed % 2 == 0 {
+            StringFields::Reject
+        } else {
+            StringFields::Drop
+        };
         total.0 += points.len();
-        total.1 += same_as_one_by_one(&points, max_series);
+        let (rejected, dropped) = same_as_one_by_one(&points, max_series, strings);
+        total.1 += rejected;
+        total.2 += dropped;
     }
     println!(
-        "300 batches, {} points, {} rejected, all as one point per batch",
-        total.0, total.1
+        "300 batches, {} points, {} rejected, {} string values left out, all as one point per batch",
+        total.0, total.1, total.2
     );
+    assert!(total.2 > 0);
 }
 
 /// The server sizes its free-space check with `logged_bytes_bound`: it must
@@ -300,17 +412,17 @@ fn write_with_polls_between_slices_and_writes_the_same() {
     let points: Vec<Point> = (0..1000i64)
         .map(|i| {
             let host = hosts[(i as usize * 5) % hosts.len()];
-            let mut fields = vec![("v", Value::Float(i as f64 / 8.0))];
+            let mut fields = vec![("v", Some(Value::Float(i as f64 / 8.0)))];
             if i % 3 == 0 {
-                fields.push(("w", Value::Integer(i)));
+                fields.push(("w", Some(Value::Integer(i))));
             }
             if i % 97 == 0 {
-                fields.push(("v", Value::Float(f64::NAN)));
+                fields.push(("v", Some(Value::Float(f64::NAN))));
             }
             ("m", vec![("host", host)], fields, i / 3)
         })
         .collect();
-    let batch = batch_of(&points);
+    let batch = batch_of(&points, StringFields::Reject);
     let mut plain = new_db(1_000_000);
     let want = plain.write("db", &batch).expect("write");
     let mut polled = new_db(1_000_000);
@@ -339,8 +451,7 @@ fn write_with_polls_between_slices_and_writes_the_same() {
 /// carry it, whichever part holds it; the batch's other points are written.
 #[test]
 fn nul_bytes_in_names_reject_their_points_only() {
-    use pulsardb_core::db::PointError;
-    let f = Value::Float;
+    let f = |x| Some(Value::Float(x));
     let points: Vec<Point> = vec![
         ("m", vec![("host", "a")], vec![("v", f(1.0))], 1),
         ("m\0x", vec![("host", "a")], vec![("v", f(2.0))], 2),
@@ -350,7 +461,9 @@ fn nul_bytes_in_names_reject_their_points_only() {
         ("m", vec![("host", "b")], vec![("v", f(6.0))], 6),
     ];
     let mut db = new_db(1_000_000);
-    let out = db.write("db", &batch_of(&points)).expect("write");
+    let out = db
+        .write("db", &batch_of(&points, StringFields::Reject))
+        .expect("write");
     let rejected: Vec<(usize, &'static str)> = out
         .rejected
         .iter()
@@ -369,5 +482,8 @@ fn nul_bytes_in_names_reject_their_points_only() {
         ]
     );
     assert_eq!(out.points, 2);
-    assert_eq!(same_as_one_by_one(&points, 1_000_000), 4);
+    assert_eq!(
+        same_as_one_by_one(&points, 1_000_000, StringFields::Reject),
+        (4, 0)
+    );
 }

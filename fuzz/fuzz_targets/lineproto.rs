@@ -62,7 +62,7 @@ fuzz_target!(|input: &[u8]| {
     };
     let lines_in_body = body.iter().filter(|&&b| b == b'\n').count() + 1;
 
-    // The server's path, refusing string fields and leaving them out.
+    // The server's path.
     let parsed = parse_lines(
         body,
         precision,
@@ -75,29 +75,6 @@ fuzz_target!(|input: &[u8]| {
         parsed.batch.len(),
         "a point per good line"
     );
-    let dropping = parse_lines(
-        body,
-        precision,
-        limits,
-        1_700_000_000_000_000_000,
-        StringFields::Drop,
-    );
-    assert_eq!(
-        dropping.errors, parsed.errors,
-        "leaving strings out changed the parse"
-    );
-    assert_eq!(dropping.line_of.len(), dropping.batch.len());
-    let mut strings = 0u64;
-    for pt in parsed.batch.points() {
-        strings += pt.fields().filter(|(_, v)| v.is_none()).count() as u64;
-    }
-    assert_eq!(
-        dropping.strings_dropped, strings,
-        "every string field counted"
-    );
-    for pt in dropping.batch.points() {
-        assert!(pt.fields().len() > 0 && pt.fields().all(|(_, v)| v.is_some()));
-    }
     for &(line, _) in &parsed.errors {
         assert!(
             line >= 1 && line <= lines_in_body,

@@ -47,20 +47,11 @@ pub enum SyncMode {
     Interval,
 }
 
-/// What a write does with string field values, which this version does not
-/// store.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum StringFields {
-    /// The point is refused with a 400 naming the field; none of its fields
-    /// is written (the other points of the request are).
-    #[default]
-    Reject,
-    /// The string fields are left out and the point's other fields written;
-    /// a point whose fields are all strings writes nothing. Counted in
-    /// `pulsardb_points_total{outcome="dropped_string"}`. For clients that
-    /// attach text to their numbers, such as Home Assistant's attributes.
-    Drop,
-}
+/// What a write does with string field values (`"string_fields"`): refuse
+/// the point (400 naming the field) or leave them out and write the rest,
+/// counted in `pulsardb_points_total{outcome="dropped_string"}`; for clients
+/// that attach text to their numbers, such as Home Assistant's attributes.
+pub use pulsardb_core::StringFields;
 
 /// The server's configuration.
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 """Writes the way Home Assistant's InfluxDB integration (1.x API) does and reads back.
 
-Home Assistant turns each state change into a point with the `influxdb` client
-(5.3.x): measurement = the unit of measurement (else `domain.object_id`), tags
+Home Assistant (homeassistant/components/influxdb, default configuration)
+turns each state change into a point with the `influxdb` client (5.3.x): measurement = the unit of measurement (else `domain.object_id`), tags
 `domain` and `entity_id`, a float `value` when the state is a number (or on/off
 and the like, as 1/0), the state itself as a string field `state` when it is
 not a plain number, and one field per attribute: a float when it reads as one,
@@ -19,6 +19,7 @@ Exit status 0 when every check passes.
 """
 import datetime
 import json
+import math
 import re
 import sys
 import urllib.request
@@ -48,7 +49,10 @@ def state_as_number(state):
 
 
 def event_to_json(domain, object_id, state, attributes, when):
-    """The point Home Assistant's integration builds for one state change."""
+    """The point Home Assistant's integration builds for one state change
+    (default configuration), or None when it writes none."""
+    if state in ("unknown", "", "unavailable", None):
+        return None
     unit = attributes.get("unit_of_measurement")
     point = {
         "measurement": unit if unit else f"{domain}.{object_id}",
@@ -65,7 +69,7 @@ def event_to_json(domain, object_id, state, attributes, when):
         except ValueError:
             pass
     for key, value in attributes.items():
-        if key == "unit_of_measurement":
+        if key == "unit_of_measurement" and unit:
             continue
         if key in point["fields"]:
             key = key + "_"
@@ -77,6 +81,9 @@ def event_to_json(domain, object_id, state, attributes, when):
             point["fields"][new_key] = new_value
             if re.match(r"^[^\.]*\d+\.?\d+[^\.]*$", new_value):
                 point["fields"][key] = float(re.sub(r"[^\d.]+", "", new_value))
+        number = point["fields"].get(key)
+        if isinstance(number, float) and not math.isfinite(number):
+            del point["fields"][key]
     return point
 
 
@@ -103,10 +110,20 @@ for i in range(12):
         "attribution": "Weather forecast from met.no",
         "friendly_name": "Home",
     }, when))
+    # An entity that is unavailable writes nothing.
+    check(event_to_json("sensor", "offline", "unavailable", {"friendly_name": "Offline"}, when) is None,
+          "unavailable states are skipped")
 
 c = InfluxDBClient(host=host, port=port, database="home_assistant")
+# At start the integration tests the connection with an empty write; it does
+# not create the database.
+try:
+    c.write_points([])
+    check(False, "an empty write to a missing database succeeded")
+except InfluxDBClientError as e:
+    check(e.code == 404, f"404 for a missing database, got {e.code}")
 c.create_database("home_assistant")
-check(c.query("SHOW SERIES LIMIT 1").error is None, "the integration's connection test query")
+check(c.write_points([]), "the integration's connection test (an empty write)")
 
 if mode == "reject":
     try:

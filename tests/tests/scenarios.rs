@@ -439,3 +439,64 @@ fn ping_health_metrics_and_config_errors() {
     let out = pulsardb_tests::command().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("pulsardb "));
 }
+
+/// String field values: refused by default (400 naming the line, the field
+/// and the setting; the point's numbers are not written either), left out
+/// with `"string_fields": "drop"` (the numbers written, a point of strings
+/// alone writes nothing, errors still name the right line, /metrics counts
+/// what was left out).
+#[test]
+fn string_fields_refused_or_left_out() {
+    let dir = TempDir::new("strings-reject");
+    let s = Server::start(&dir.0, None);
+    let r = s.write_lp(
+        "db=pulsardb&precision=s",
+        "m,h=a a=1,s=\"x\" 1\nm,h=a a=2 2\n",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let e = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        e.contains("line 1") && e.contains("\"s\" is a string") && e.contains("string_fields"),
+        "{e}"
+    );
+    assert_eq!(points(&s, "pulsardb", "m").len(), 1, "only the second line");
+
+    let dir = TempDir::new("strings-drop");
+    let s = Server::start(&dir.0, Some(r#"{"string_fields": "drop"}"#));
+    let r = s.write_lp(
+        "db=pulsardb&precision=s",
+        "m,h=a s=\"x\" 1\nm,h=a a=1,s=\"y\" 2\nm,h=a a=1i 3\nother s=\"z\" 4\nm,h=a,h=b s=\"w\" 5\n",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let e = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        e.contains("line 3")
+            && e.contains("integer")
+            && e.contains("line 5")
+            && e.contains("dropped=2"),
+        "a type conflict and a bad tag are still refused, naming their lines: {e}"
+    );
+    let got = points(&s, "pulsardb", "m");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].1, got[0].2.as_f64()), (2_000, Some(1.0)), "ms");
+    assert!(points(&s, "pulsardb", "other").is_empty());
+    let r = s.req(
+        "POST",
+        "/write",
+        &[("Content-Type", "application/json")],
+        br#"[{"metric":"j","value":2.5,"fields":{"state":"on"},"timestamp":1000},
+             {"metric":"j","value":"off","timestamp":2000}]"#,
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(points(&s, "pulsardb", "j").len(), 1);
+    let t = s.req("GET", "/metrics", &[], b"").text();
+    for needle in [
+        "pulsardb_points_total{outcome=\"written\"} 2",
+        "pulsardb_points_total{outcome=\"rejected\"} 2",
+        "pulsardb_points_total{outcome=\"dropped_string\"} 5",
+    ] {
+        assert!(t.contains(needle), "metrics lack {needle:?}:\n{t}");
+    }
+    let r = s.req("POST", "/query?q=SHOW+MEASUREMENTS&db=pulsardb", &[], b"");
+    assert!(!r.text().contains("other"), "{}", r.text());
+}

@@ -54,6 +54,23 @@ struct Open {
     defs: usize,
 }
 
+/// What [`Db::write`](crate::Db::write) does with a string field value,
+/// which this version does not store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StringFields {
+    /// The point is rejected ([`PointError::StringField`](crate::PointError::StringField)):
+    /// none of its fields is written.
+    #[default]
+    Reject,
+    /// The string values are left out and the point's other fields
+    /// written; a point whose fields are all strings writes nothing. The
+    /// point is validated in full either way (names, tags, keys, the other
+    /// values), and of a field key given twice the last value still wins:
+    /// `a=1,a="x"` writes no `a`. Counted in
+    /// [`WriteOutcome::strings_dropped`](crate::WriteOutcome::strings_dropped).
+    Drop,
+}
+
 /// Points to write, all to one database.
 #[derive(Clone, Debug, Default)]
 pub struct WriteBatch {
@@ -66,6 +83,7 @@ pub struct WriteBatch {
     /// WAL (database name aside), had each field a new series: names shared
     /// with the point before are stored once here but defined in full.
     defs: usize,
+    strings: StringFields,
 }
 
 /// One point of a batch, borrowed.
@@ -151,6 +169,11 @@ impl<'a> PointView<'a> {
     pub(crate) fn same_head(&self) -> bool {
         self.p.same_head
     }
+
+    /// What the write does with its string values (the batch's setting).
+    pub(crate) fn string_fields(&self) -> StringFields {
+        self.b.strings
+    }
 }
 
 impl WriteBatch {
@@ -170,7 +193,19 @@ impl WriteBatch {
         self.arena.reserve(bytes);
     }
 
-    /// Empties the batch, keeping its buffers.
+    /// Sets what the write does with its string field values (kept by
+    /// [`WriteBatch::clear`]).
+    pub fn set_string_fields(&mut self, s: StringFields) {
+        self.strings = s;
+    }
+
+    /// What the write does with its string field values.
+    pub fn string_fields(&self) -> StringFields {
+        self.strings
+    }
+
+    /// Empties the batch, keeping its buffers (and its
+    /// [`StringFields`] setting).
     pub fn clear(&mut self) {
         self.arena.clear();
         self.points.clear();
@@ -332,7 +367,8 @@ impl WriteBatch {
         self.put(key)
     }
 
-    /// Adds a string field (kept so the engine can name it in its refusal).
+    /// Adds a string field (its value is not kept: the engine refuses the
+    /// point naming the field, or leaves the field out; see [`StringFields`]).
     pub fn string_field(&mut self, key: &[u8]) {
         self.count_def(key);
         let k = self.put(key);

@@ -24,7 +24,7 @@ mod write;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-pub use batch::{PointView, WriteBatch};
+pub use batch::{PointView, StringFields, WriteBatch};
 pub use compact::{CompactionJob, CompactionOutcome};
 pub use flush::FlushJob;
 pub use maintain::{Enforced, Maintained, OnFull, Policy, window_for_retention};

@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::Db;
-use super::batch::{PointView, WriteBatch};
+use super::batch::{PointView, StringFields, WriteBatch};
 use super::record::def_bound;
 use crate::catalog::SeriesIdx;
 use crate::error::Error;
@@ -215,6 +215,9 @@ pub struct WriteOutcome {
     pub points: u64,
     /// Rejected points: their index in the batch and why.
     pub rejected: Vec<(usize, PointError)>,
+    /// String values left out of the points written
+    /// ([`StringFields::Drop`](super::StringFields::Drop)).
+    pub strings_dropped: u64,
 }
 
 /// `s` if it is text without a NUL byte; `nul_free`: its batch has none.
@@ -267,9 +270,10 @@ impl<D: BlockDevice> Db<D> {
         for (i, p) in batch.points().enumerate() {
             let same = prev.filter(|_| p.same_head());
             match self.prepare_point(dbi, db, &p, text, same, &mut tags, &mut fields) {
-                Ok((n, head)) => {
-                    out.points += n;
-                    prev = Some(head);
+                Ok(w) => {
+                    out.points += w.values;
+                    out.strings_dropped += w.strings_dropped;
+                    prev = w.head;
                 }
                 Err(e) => {
                     out.rejected.push((i, e));
@@ -367,8 +371,8 @@ impl<D: BlockDevice> Db<D> {
         Ok(lsn)
     }
 
-    /// Validates one point and adds it to the record being built; returns the
-    /// number of field values and the point's tagset and measurement.
+    /// Validates one point and adds it to the record being built; returns
+    /// what it wrote.
     ///
     /// `same`: the tagset and measurement of the point before, whose
     /// measurement and tags this point repeats byte for byte and which was
@@ -384,14 +388,18 @@ impl<D: BlockDevice> Db<D> {
         same: Option<(u32, &'a str)>,
         tags: &mut Vec<(&'a str, &'a str)>,
         fields: &mut Vec<(&'a str, Option<Value>, Option<SeriesIdx>)>,
-    ) -> Result<(u64, (u32, &'a str)), PointError> {
+    ) -> Result<Written<'a>, PointError> {
         if p.timestamp() < self.min_write_ts {
             return Err(PointError::BeyondRetention);
         }
         let (tagset, measurement) = match same {
             Some((t, m)) => {
                 if let Some(n) = self.repeat_fields(p, text, fields) {
-                    return Ok((n, (t, m)));
+                    return Ok(Written {
+                        values: n,
+                        strings_dropped: 0,
+                        head: Some((t, m)),
+                    });
                 }
                 (Some(t), m)
             }
@@ -400,8 +408,14 @@ impl<D: BlockDevice> Db<D> {
                 (self.catalog.find_tagset(dbi, m, tags), m)
             }
         };
-        self.prepare_fields(dbi, db, p, text, tagset, measurement, tags, fields)
-            .map(|n| (n.0, (n.1, measurement)))
+        let strings = p.string_fields();
+        let (values, strings_dropped, tagset) =
+            self.prepare_fields(dbi, db, p, text, tagset, measurement, tags, fields, strings)?;
+        Ok(Written {
+            values,
+            strings_dropped,
+            head: tagset.map(|t| (t, measurement)),
+        })
     }
 
     /// The point repeats the series head of the point before, which was
@@ -521,8 +535,10 @@ impl<D: BlockDevice> Db<D> {
     }
 
     /// Checks a point's fields against `tagset` (`None`: not created yet),
-    /// creates what is missing and logs the values; returns how many and the
-    /// tagset.
+    /// creates what is missing and logs the values; returns how many, how
+    /// many string values were left out, and the tagset (`None` when every
+    /// value was a string left out and the tagset did not exist: nothing is
+    /// created for a point that writes nothing).
     #[expect(clippy::too_many_arguments, reason = "the write loop's scratch state")]
     fn prepare_fields<'a>(
         &mut self,
@@ -534,7 +550,8 @@ impl<D: BlockDevice> Db<D> {
         measurement: &'a str,
         tags: &[(&'a str, &'a str)],
         fields: &mut Vec<(&'a str, Option<Value>, Option<SeriesIdx>)>,
-    ) -> Result<(u64, u32), PointError> {
+        strings: StringFields,
+    ) -> Result<(u64, u64, Option<u32>), PointError> {
         let lim = *self.catalog.limits();
         let nf = p.fields().len();
         if nf == 0 {
@@ -563,7 +580,7 @@ impl<D: BlockDevice> Db<D> {
                 return Err(PointError::ReservedKey { what: "field key" });
             }
             match v {
-                None => {
+                None if strings == StringFields::Reject => {
                     return Err(PointError::StringField {
                         field: k.to_string(),
                     });
@@ -575,12 +592,20 @@ impl<D: BlockDevice> Db<D> {
                 }
                 _ => {}
             }
-            // A repeated field key: the last one wins.
+            // A repeated field key: the last one wins (a string left out
+            // included).
             if let Some(prev) = fields.iter_mut().find(|(f, _, _)| *f == k) {
                 prev.1 = v;
             } else {
                 fields.push((k, v, None));
             }
+        }
+        // Strings left out (`StringFields::Drop`; rejected above otherwise).
+        let before = fields.len();
+        fields.retain(|f| f.1.is_some());
+        let dropped = (before - fields.len()) as u64;
+        if fields.is_empty() {
+            return Ok((0, dropped, tagset));
         }
 
         // Types, and how many series this point would create.
@@ -648,6 +673,17 @@ impl<D: BlockDevice> Db<D> {
             self.log_value(idx, ts, v);
             n += 1;
         }
-        Ok((n, t))
+        Ok((n, dropped, Some(t)))
     }
+}
+
+/// What [`Db::prepare_point`] wrote of a point.
+struct Written<'a> {
+    /// Field values logged.
+    values: u64,
+    /// String values left out.
+    strings_dropped: u64,
+    /// The point's tagset and measurement, for the next point to repeat
+    /// (`None`: the next point is checked in full).
+    head: Option<(u32, &'a str)>,
 }

@@ -45,27 +45,8 @@ fn unescaped<'a>(e: &Escaped<'a>, s: &'a mut Vec<u8>) -> &'a [u8] {
     }
 }
 
-/// Adds one parsed line to the batch; `false` when there is nothing to add
-/// (every field a string, left out).
-fn add_line(
-    b: &mut WriteBatch,
-    line: &Line<'_>,
-    default_ts: i64,
-    s: &mut (Vec<u8>, Vec<u8>),
-    strings: StringFields,
-    dropped: &mut u64,
-) -> bool {
-    if strings == StringFields::Drop {
-        let n = line
-            .fields
-            .iter()
-            .filter(|(_, v)| matches!(v, FieldValue::Str(_)))
-            .count();
-        *dropped += n as u64;
-        if n == line.fields.len() {
-            return false;
-        }
-    }
+/// Adds one parsed line to the batch.
+fn add_line(b: &mut WriteBatch, line: &Line<'_>, default_ts: i64, s: &mut (Vec<u8>, Vec<u8>)) {
     b.begin(unescaped(&line.measurement, &mut s.0));
     for (k, v) in &line.tags {
         b.tag(unescaped(k, &mut s.0), unescaped(v, &mut s.1));
@@ -77,14 +58,10 @@ fn add_line(
             FieldValue::Int(i) => b.field(k, Value::Integer(*i)),
             FieldValue::UInt(u) => b.field(k, Value::Unsigned(*u)),
             FieldValue::Bool(x) => b.field(k, Value::Boolean(*x)),
-            FieldValue::Str(_) => match strings {
-                StringFields::Reject => b.string_field(k),
-                StringFields::Drop => {}
-            },
+            FieldValue::Str(_) => b.string_field(k),
         }
     }
     b.end(line.timestamp_ns.unwrap_or(default_ts));
-    true
 }
 
 /// Writes line protocol; returns the reply.
@@ -99,13 +76,11 @@ pub struct LinePoints {
     pub line_of: Vec<usize>,
     /// Refused lines: line number and message.
     pub errors: Vec<(usize, String)>,
-    /// String field values left out ([`StringFields::Drop`]).
-    pub strings_dropped: u64,
 }
 
 /// Parses a line-protocol body (see [`LinePoints`]); points without a
-/// timestamp get `now_ns` truncated to the precision; string fields are
-/// kept for the engine to refuse, or left out, as `strings` says.
+/// timestamp get `now_ns` truncated to the precision; the engine refuses
+/// string fields or leaves them out, as `strings` says.
 pub fn parse_lines(
     body: &[u8],
     precision: Precision,
@@ -115,6 +90,7 @@ pub fn parse_lines(
 ) -> LinePoints {
     let default_ts = precision.truncate_ns(now_ns);
     let mut out = LinePoints::default();
+    out.batch.set_string_fields(strings);
     let mut lines = Lines::new(body, precision).with_limits(limits);
     let mut line = Line::new();
     let mut scratch = (Vec::new(), Vec::new());
@@ -137,16 +113,8 @@ pub fn parse_lines(
                     );
                     out.line_of.reserve(n);
                 }
-                if add_line(
-                    &mut out.batch,
-                    &line,
-                    default_ts,
-                    &mut scratch,
-                    strings,
-                    &mut out.strings_dropped,
-                ) {
-                    out.line_of.push(line.line_no);
-                }
+                add_line(&mut out.batch, &line, default_ts, &mut scratch);
+                out.line_of.push(line.line_no);
             }
             Err(e) => out.errors.push((
                 e.line,
@@ -168,7 +136,6 @@ fn write_lines(engine: &Engine, db: &str, body: &[u8], precision: Precision) -> 
         batch,
         line_of,
         errors,
-        strings_dropped,
     } = parse_lines(
         body,
         precision,
@@ -181,7 +148,6 @@ fn write_lines(engine: &Engine, db: &str, body: &[u8], precision: Precision) -> 
         db,
         &batch,
         errors,
-        strings_dropped,
         |i| line_of.get(i).copied().unwrap_or(0),
         "line",
     )
@@ -194,13 +160,10 @@ fn finish(
     db: &str,
     batch: &WriteBatch,
     mut errors: Vec<(usize, String)>,
-    strings_dropped: u64,
     position_of: impl Fn(usize) -> usize,
     unit: &str,
 ) -> Reply {
     let m = &engine.metrics;
-    m.strings_dropped
-        .fetch_add(strings_dropped, Ordering::Relaxed);
     let out = if batch.is_empty() {
         Ok(WriteOutcome::default())
     } else {
@@ -231,6 +194,8 @@ fn finish(
         errors.push((at, format!("{at}: {e}{hint}")));
     }
     m.points_written.fetch_add(out.points, Ordering::Relaxed);
+    m.strings_dropped
+        .fetch_add(out.strings_dropped, Ordering::Relaxed);
     m.points_rejected
         .fetch_add(errors.len() as u64 + beyond_retention, Ordering::Relaxed);
     if errors.is_empty() && beyond_retention == 0 {
@@ -387,33 +352,24 @@ fn json_time(v: Option<&Json>, now: i64) -> Result<i64, String> {
     }
 }
 
-/// A JSON field's value; `None` for a string left out.
-fn json_value(v: &Json, name: &str, strings: StringFields) -> Result<Option<Value>, String> {
+/// A JSON field's value; `None` for a string (the engine refuses it or
+/// leaves it out).
+fn json_value(v: &Json, name: &str) -> Result<Option<Value>, String> {
     match v {
         Json::Number(n) => n
             .as_f64()
             .map(|f| Some(Value::Float(f)))
             .ok_or_else(|| format!("field \"{name}\": {n} is not a number")),
         Json::Bool(b) => Ok(Some(Value::Boolean(*b))),
-        Json::String(_) if strings == StringFields::Drop => Ok(None),
-        Json::String(_) => Err(format!(
-            "field \"{name}\" is a string; string values are not stored (use a tag or a number); to leave string fields out instead, set string_fields to \"drop\""
-        )),
+        Json::String(_) => Ok(None),
         other => Err(format!(
             "field \"{name}\" must be a number or a boolean, got {other}"
         )),
     }
 }
 
-/// Adds one JSON point to the batch; `Ok(false)` when there is nothing to
-/// add (every field a string, left out).
-fn add_json_point(
-    b: &mut WriteBatch,
-    p: &Json,
-    now: i64,
-    strings: StringFields,
-    dropped: &mut u64,
-) -> Result<bool, String> {
+/// Adds one JSON point to the batch.
+fn add_json_point(b: &mut WriteBatch, p: &Json, now: i64) -> Result<(), String> {
     let Some(o) = p.as_object() else {
         return Err(format!("expected a point object, got {p}"));
     };
@@ -425,28 +381,20 @@ fn add_json_point(
         return Err("\"metric\" (a string) is required".into());
     };
     let ts = json_time(o.get("timestamp"), now)?;
-    let mut fields: Vec<(String, Value)> = Vec::new();
-    let mut strings_left_out = 0;
-    let mut add = |k: &str, v: &Json| -> Result<(), String> {
-        match json_value(v, k, strings)? {
-            Some(v) => fields.push((k.to_string(), v)),
-            None => strings_left_out += 1,
-        }
-        Ok(())
-    };
+    let mut fields: Vec<(String, Option<Value>)> = Vec::new();
     if let Some(v) = o.get("value") {
-        add("value", v)?;
+        fields.push(("value".into(), json_value(v, "value")?));
     }
     match o.get("fields") {
         None | Some(Json::Null) => {}
         Some(Json::Object(f)) => {
             for (k, v) in f {
-                add(k, v)?;
+                fields.push((k.clone(), json_value(v, k)?));
             }
         }
         Some(other) => return Err(format!("\"fields\" must be an object, got {other}")),
     }
-    if fields.is_empty() && strings_left_out == 0 {
+    if fields.is_empty() {
         return Err("a point needs \"value\" or \"fields\"".into());
     }
     let mut tags: Vec<(&str, String)> = Vec::new();
@@ -475,19 +423,18 @@ fn add_json_point(
             ));
         }
     }
-    *dropped += strings_left_out;
-    if fields.is_empty() {
-        return Ok(false);
-    }
     b.begin(metric.as_bytes());
     for (k, v) in &tags {
         b.tag(k.as_bytes(), v.as_bytes());
     }
     for (k, v) in &fields {
-        b.field(k.as_bytes(), *v);
+        match v {
+            Some(v) => b.field(k.as_bytes(), *v),
+            None => b.string_field(k.as_bytes()),
+        }
     }
     b.end(ts);
-    Ok(true)
+    Ok(())
 }
 
 /// Writes a JSON body.
@@ -503,13 +450,11 @@ pub struct JsonPoints {
     pub index_of: Vec<usize>,
     /// Refused points: index and message.
     pub errors: Vec<(usize, String)>,
-    /// String field values left out ([`StringFields::Drop`]).
-    pub strings_dropped: u64,
 }
 
 /// Parses a JSON write body (see [`JsonPoints`]); `now` stamps points
-/// without a timestamp; string fields are refused or left out, as
-/// `strings` says.
+/// without a timestamp; the engine refuses string fields or leaves them
+/// out, as `strings` says.
 pub fn parse_json_points(
     body: &[u8],
     now: i64,
@@ -536,10 +481,10 @@ pub fn parse_json_points(
         }
     };
     let mut out = JsonPoints::default();
+    out.batch.set_string_fields(strings);
     for (i, p) in points.iter().enumerate() {
-        match add_json_point(&mut out.batch, p, now, strings, &mut out.strings_dropped) {
-            Ok(true) => out.index_of.push(i),
-            Ok(false) => {}
+        match add_json_point(&mut out.batch, p, now) {
+            Ok(()) => out.index_of.push(i),
             Err(e) => {
                 out.batch.abort();
                 out.errors.push((i, format!("{i}: {e}")));
@@ -568,14 +513,12 @@ fn write_json(engine: &Engine, db: &str, body: &[u8]) -> Reply {
         batch,
         index_of,
         errors,
-        strings_dropped,
     } = parsed;
     finish(
         engine,
         db,
         &batch,
         errors,
-        strings_dropped,
         |i| index_of.get(i).copied().unwrap_or(0),
         "point",
     )
@@ -598,61 +541,52 @@ mod tests {
             .collect()
     }
 
+    /// Both settings parse alike: string fields stay in the batch for the
+    /// engine to refuse or leave out, and the batch carries the setting.
     #[test]
-    fn string_fields_kept_for_refusal_or_left_out() {
+    fn string_fields_reach_the_engine_with_the_setting() {
         let body = b"m a=1,s=\"x\" 1\nm s=\"only strings\" 2\nm a= 3\nm t=\"y\",b=2i 4\n";
-        let lp = |strings| parse_lines(body, Precision::Seconds, Limits::DEFAULT, NOW, strings);
+        for strings in [StringFields::Reject, StringFields::Drop] {
+            let r = parse_lines(body, Precision::Seconds, Limits::DEFAULT, NOW, strings);
+            assert_eq!(r.batch.string_fields(), strings);
+            assert_eq!(r.line_of, [1, 2, 4]);
+            let bad: Vec<usize> = r.errors.iter().map(|e| e.0).collect();
+            assert_eq!(bad, [3]);
+            assert_eq!(
+                fields(&r.batch),
+                [
+                    vec![
+                        ("a".to_string(), Some(Value::Float(1.0))),
+                        ("s".to_string(), None)
+                    ],
+                    vec![("s".to_string(), None)],
+                    vec![
+                        ("t".to_string(), None),
+                        ("b".to_string(), Some(Value::Integer(2)))
+                    ],
+                ]
+            );
+        }
 
-        let r = lp(StringFields::Reject);
-        assert_eq!(r.line_of, [1, 2, 4]);
-        assert_eq!(r.errors.len(), 1);
-        assert_eq!(r.errors[0].0, 3);
-        assert_eq!(r.strings_dropped, 0);
-        assert_eq!(fields(&r.batch)[1], [("s".to_string(), None)]);
-
-        let d = lp(StringFields::Drop);
-        // Line 2 has nothing left to write; the others keep their line numbers.
-        assert_eq!(d.line_of, [1, 4]);
-        assert_eq!(d.errors, r.errors);
-        assert_eq!(d.strings_dropped, 3);
-        assert_eq!(
-            fields(&d.batch),
-            [
-                vec![("a".to_string(), Some(Value::Float(1.0)))],
-                vec![("b".to_string(), Some(Value::Integer(2)))],
-            ]
-        );
-    }
-
-    #[test]
-    fn json_string_fields_refused_or_left_out() {
         let body = br#"[{"metric":"m","value":1,"fields":{"s":"x"}},
                         {"metric":"m","value":"only a string"},
-                        {"metric":"m"},
-                        {"metric":"m","fields":{"b":true,"t":"y"}}]"#;
-        let r = parse_json_points(body, NOW, StringFields::Reject).unwrap();
-        assert!(r.index_of.is_empty());
-        let refused: Vec<usize> = r.errors.iter().map(|e| e.0).collect();
-        assert_eq!(refused, [0, 1, 2, 3]);
-        assert!(
-            r.errors[0].1.contains("\"s\" is a string") && r.errors[0].1.contains("string_fields")
-        );
-
-        let d = parse_json_points(body, NOW, StringFields::Drop).unwrap();
-        assert_eq!(d.index_of, [0, 3]);
-        let refused: Vec<usize> = d.errors.iter().map(|e| e.0).collect();
-        assert_eq!(
-            refused,
-            [2],
-            "a point with no field at all is still refused"
-        );
-        assert_eq!(d.strings_dropped, 3);
-        assert_eq!(
-            fields(&d.batch),
-            [
-                vec![("value".to_string(), Some(Value::Float(1.0)))],
-                vec![("b".to_string(), Some(Value::Boolean(true)))],
-            ]
-        );
+                        {"metric":"m"}]"#;
+        for strings in [StringFields::Reject, StringFields::Drop] {
+            let r = parse_json_points(body, NOW, strings).unwrap();
+            assert_eq!(r.batch.string_fields(), strings);
+            assert_eq!(r.index_of, [0, 1]);
+            let bad: Vec<usize> = r.errors.iter().map(|e| e.0).collect();
+            assert_eq!(bad, [2], "a point with no field at all");
+            assert_eq!(
+                fields(&r.batch),
+                [
+                    vec![
+                        ("value".to_string(), Some(Value::Float(1.0))),
+                        ("s".to_string(), None)
+                    ],
+                    vec![("value".to_string(), None)],
+                ]
+            );
+        }
     }
 }
