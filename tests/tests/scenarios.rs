@@ -499,4 +499,17 @@ fn string_fields_refused_or_left_out() {
     }
     let r = s.req("POST", "/query?q=SHOW+MEASUREMENTS&db=pulsardb", &[], b"");
     assert!(!r.text().contains("other"), "{}", r.text());
+    // SELECT ... INTO leaves a string column (a tag not grouped by) out
+    // instead of refusing the statement.
+    let into = pulsardb_tests::urlencode("SELECT a, h INTO copies FROM m");
+    let r = s.req("POST", &format!("/query?db=pulsardb&q={into}"), &[], b"");
+    assert!(
+        r.text()
+            .contains(r#""columns":["time","written"],"values":[["1970-01-01T00:00:00Z",1]]"#),
+        "{}",
+        r.text()
+    );
+    let got = points(&s, "pulsardb", "copies");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "|a", "the number, without the tag: {got:?}");
 }

@@ -858,19 +858,23 @@ const INTO_BATCH_POINTS: usize = 10_000;
 /// (the request's when not named, as in InfluxDB), with the series' tags
 /// (those of GROUP BY: other tags are lost, as in InfluxDB) and each
 /// non-null column as a field, at the row's time; rows without a value are
-/// skipped. Answers the number of points written, as InfluxDB does. A
-/// string column (a tag projected without GROUP BY) is refused before
-/// anything is written: string values are not stored.
+/// skipped. Answers the number of points written, as InfluxDB does. String
+/// values are not stored: a string column (a tag projected without GROUP
+/// BY) is refused before anything is written, or, with `string_fields:
+/// "drop"`, left out (rows of strings alone are skipped).
 pub fn select_into(ctx: &Ctx<'_>, s: &Select, target: &IntoTarget) -> Result<Vec<Series>, String> {
     let db = ctx.database(target.db.as_deref())?;
     let answer = select(ctx, s)?;
-    for series in &answer {
-        for row in &series.values {
-            for (name, cell) in series.columns.iter().zip(row) {
-                if matches!(cell, Cell::Str(_)) {
-                    return Err(format!(
-                        "SELECT INTO: column \"{name}\" holds strings, which are not stored; nothing was written (to keep a tag, GROUP BY it)"
-                    ));
+    let strings = ctx.engine.config().string_fields;
+    if strings == crate::config::StringFields::Reject {
+        for series in &answer {
+            for row in &series.values {
+                for (name, cell) in series.columns.iter().zip(row) {
+                    if matches!(cell, Cell::Str(_)) {
+                        return Err(format!(
+                            "SELECT INTO: column \"{name}\" holds strings, which are not stored; nothing was written (to keep a tag, GROUP BY it; to leave strings out, set string_fields to \"drop\")"
+                        ));
+                    }
                 }
             }
         }
@@ -878,6 +882,7 @@ pub fn select_into(ctx: &Ctx<'_>, s: &Select, target: &IntoTarget) -> Result<Vec
     let m = &ctx.engine.metrics;
     let mut written = 0u64;
     let mut batch = WriteBatch::new();
+    batch.set_string_fields(strings);
     let mut pending = 0usize;
     let mut flush = |batch: &mut WriteBatch, pending: &mut usize| -> Result<(), String> {
         if batch.is_empty() {
@@ -888,6 +893,8 @@ pub fn select_into(ctx: &Ctx<'_>, s: &Select, target: &IntoTarget) -> Result<Vec
             e.to_string()
         })?;
         m.points_written.fetch_add(out.points, Ordering::Relaxed);
+        m.strings_dropped
+            .fetch_add(out.strings_dropped, Ordering::Relaxed);
         written += pending.saturating_sub(out.rejected.len()) as u64;
         batch.clear();
         *pending = 0;
@@ -911,7 +918,7 @@ pub fn select_into(ctx: &Ctx<'_>, s: &Select, target: &IntoTarget) -> Result<Vec
             if row
                 .iter()
                 .skip(1)
-                .all(|c| matches!(c, Cell::Null | Cell::Time(_)))
+                .all(|c| matches!(c, Cell::Null | Cell::Time(_) | Cell::Str(_)))
             {
                 continue;
             }
@@ -926,7 +933,8 @@ pub fn select_into(ctx: &Ctx<'_>, s: &Select, target: &IntoTarget) -> Result<Vec
                     Cell::Int(x) => batch.field(k, Value::Integer(x)),
                     Cell::UInt(x) => batch.field(k, Value::Unsigned(x)),
                     Cell::Bool(x) => batch.field(k, Value::Boolean(x)),
-                    Cell::Str(_) | Cell::Null | Cell::Time(_) => {}
+                    Cell::Str(_) => batch.string_field(k),
+                    Cell::Null | Cell::Time(_) => {}
                 }
             }
             batch.end(t);
