@@ -153,6 +153,11 @@ QUERIES = [
     f"SELECT count(usage_user) FROM cpu WHERE {W} GROUP BY time(1h)",
     f"SELECT count(usage_user) FROM cpu WHERE time >= {T0}s AND time <= {T1}s GROUP BY time(1d)",
     f"SELECT mean(used) FROM mem WHERE {W} GROUP BY time(15m), *",
+    # Grafana's editor casts GROUP BY tags ("host"::tag); InfluxDB ignores
+    # any cast there.
+    f'SELECT mean("usage_user") FROM "cpu" WHERE {W} GROUP BY time(10m), "host"::tag fill(null)',
+    f"SELECT max(usage_user) FROM cpu WHERE {W} GROUP BY region::tag, host::field",
+    f"SELECT max(usage_user) FROM cpu WHERE {W} GROUP BY host::float",
     # transformations
     f"SELECT derivative(usage_user) FROM cpu WHERE host = 'a' AND {W} LIMIT 5",
     f"SELECT derivative(usage_user, 1m) FROM cpu WHERE host = 'a' AND {W} LIMIT 5",

@@ -655,7 +655,31 @@ impl Parser<'_> {
                     ))
                 }
             }
-            T::Ident { name, .. } => Ok(Dimension::Tag(name)),
+            T::Ident { name, .. } => {
+                // `"host"::tag`, as Grafana's editor writes it: InfluxDB
+                // accepts any cast here and groups by the tag all the same.
+                if self.eat(&T::DoubleColon)? {
+                    let cast = self.bump()?;
+                    let known = match &cast.kind {
+                        T::Keyword(K::Field | K::Tag) => true,
+                        T::Ident { name: c, .. } => {
+                            ["float", "integer", "unsigned", "string", "boolean"]
+                                .iter()
+                                .any(|t| c.eq_ignore_ascii_case(t))
+                        }
+                        _ => false,
+                    };
+                    if !known {
+                        return Err(self.found(
+                            &cast,
+                            &[
+                                "float", "integer", "unsigned", "string", "boolean", "field", "tag",
+                            ],
+                        ));
+                    }
+                }
+                Ok(Dimension::Tag(name))
+            }
             _ => Err(self.found(&tok, &["time(...)", "tag key", "*", "regex"])),
         }
     }

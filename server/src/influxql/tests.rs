@@ -427,6 +427,21 @@ fn fill_options() {
         select("SELECT v FROM m GROUP BY fill").dimensions,
         vec![tag_dim("fill")]
     );
+    // A cast on a GROUP BY tag (Grafana's editor writes `"host"::tag`) is
+    // read and ignored, as InfluxDB does; an unknown one is an error.
+    assert_eq!(
+        select(r#"SELECT mean(v) FROM m GROUP BY time(1m), "host"::tag, dc::field, x::Float fill(null)"#)
+            .dimensions,
+        vec![time_dim(M, 0), tag_dim("host"), tag_dim("dc"), tag_dim("x")]
+    );
+    assert_eq!(
+        err_at("SELECT v FROM m GROUP BY host::foo"),
+        (
+            "found foo, expected float, integer, unsigned, string, boolean, field, tag".into(),
+            1,
+            32
+        )
+    );
     assert_eq!(
         err_at("SELECT v FROM m GROUP BY time(1m) fill(zero)"),
         (
