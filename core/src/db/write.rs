@@ -601,11 +601,14 @@ impl<D: BlockDevice> Db<D> {
             }
         }
         // Strings left out (`StringFields::Drop`; rejected above otherwise).
-        let before = fields.len();
-        fields.retain(|f| f.1.is_some());
-        let dropped = (before - fields.len()) as u64;
-        if fields.is_empty() {
-            return Ok((0, dropped, tagset));
+        let mut dropped = 0;
+        if strings == StringFields::Drop {
+            let before = fields.len();
+            fields.retain(|f| f.1.is_some());
+            dropped = (before - fields.len()) as u64;
+            if fields.is_empty() {
+                return Ok((0, dropped, tagset));
+            }
         }
 
         // Types, and how many series this point would create.
