@@ -192,6 +192,14 @@ fn runs_with_every_kind_of_difference() {
             ("m", h1.clone(), vec![("time", s), ("v", f(5.0))], 6),
             ("m", h1.clone(), vec![("v", f(6.0))], 7),
         ],
+        // After a point of strings alone on a known head, a point without
+        // fields is still refused.
+        vec![
+            ("m", h1.clone(), vec![("v", f(1.0))], 1),
+            ("m", h1.clone(), vec![("s", s)], 2),
+            ("m", h1.clone(), vec![], 3),
+            ("m", h1.clone(), vec![("v", f(2.0))], 4),
+        ],
         // A point of strings alone first, a new head with strings alone, a
         // bad head with strings alone.
         vec![
@@ -229,8 +237,8 @@ fn runs_with_every_kind_of_difference() {
     );
     assert!(rejected >= 16, "the cases reject points: {rejected}");
     // 4 in the first string case (`v=3,v="x"` leaves `v` out: the last
-    // value wins), 3 in the second.
-    assert_eq!(dropped, 7, "string values left out");
+    // value wins), 1 in the second, 3 in the third.
+    assert_eq!(dropped, 8, "string values left out");
 }
 
 /// What a point of strings and numbers stores under each setting, checked
@@ -307,7 +315,8 @@ fn random_runs_match_one_by_one() {
             let keys: Vec<&str> = match &repeat {
                 Some((_, _, fields, _)) if r.chance(70) => fields.iter().map(|f| f.0).collect(),
                 _ => {
-                    let n = 1 + r.below(2);
+                    // Now and then a point without fields (refused).
+                    let n = if r.chance(3) { 0 } else { 1 + r.below(2) };
                     let mut keys = Vec::new();
                     for _ in 0..n {
                         let kinds = if r.chance(5) { 3 } else { 2 };

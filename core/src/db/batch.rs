@@ -19,7 +19,7 @@ pub(crate) struct Span {
 }
 
 /// A field value as written: a typed value, or a string (which the engine
-/// refuses, with an error naming the field).
+/// refuses, naming the field, or leaves out: [`StringFields`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum FieldVal {
     Value(Value),

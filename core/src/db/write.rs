@@ -215,8 +215,9 @@ pub struct WriteOutcome {
     pub points: u64,
     /// Rejected points: their index in the batch and why.
     pub rejected: Vec<(usize, PointError)>,
-    /// String values left out of the points written
-    /// ([`StringFields::Drop`](super::StringFields::Drop)).
+    /// String values left out ([`StringFields::Drop`](super::StringFields::Drop))
+    /// of the points not rejected, points of strings alone (which write
+    /// nothing) included.
     pub strings_dropped: u64,
 }
 
@@ -429,7 +430,7 @@ impl<D: BlockDevice> Db<D> {
         text: Option<&'a str>,
         fields: &mut [(&'a str, Option<Value>, Option<SeriesIdx>)],
     ) -> Option<u64> {
-        if p.fields().len() != fields.len() {
+        if p.fields().len() != fields.len() || fields.is_empty() {
             return None;
         }
         for ((k, v), prev) in p.fields_str(text).zip(fields.iter()) {
@@ -607,7 +608,9 @@ impl<D: BlockDevice> Db<D> {
             fields.retain(|f| f.1.is_some());
             dropped = (before - fields.len()) as u64;
             if fields.is_empty() {
-                return Ok((0, dropped, tagset));
+                // Nothing to write; `fields` no longer describes the point,
+                // so the next one is checked in full (no head to repeat).
+                return Ok((0, dropped, None));
             }
         }
 
