@@ -409,6 +409,52 @@ fn logged_bytes_stay_within_the_bound() {
     );
     // The names are held once per distinct value, yet defined per series.
     assert!((b.arena_bytes() as u64) < logged / 4);
+
+    // String values are never logged (refused with their point, or left
+    // out): the bounds of a batch carrying them are those of the batch
+    // without them, and still hold.
+    for strings in [StringFields::Reject, StringFields::Drop] {
+        let mut with = WriteBatch::new();
+        with.set_string_fields(strings);
+        let mut without = WriteBatch::new();
+        for (i, h) in names.iter().enumerate().take(500) {
+            with.begin(long.as_bytes());
+            without.begin(long.as_bytes());
+            for b in [&mut with, &mut without] {
+                b.tag(b"host", h.as_bytes());
+                b.field(b"v", Value::Float(i as f64));
+            }
+            with.string_field(b"friendly_name_str");
+            with.string_field(b"device_class_str");
+            with.end(i as i64);
+            without.end(i as i64);
+        }
+        // An aborted point with strings leaves no trace in the bound.
+        with.begin(b"x");
+        with.string_field(b"s");
+        with.abort();
+        assert_eq!(
+            with.logged_bytes_bound("db2"),
+            without.logged_bytes_bound("db2")
+        );
+        let mut db = new_db(1_000_000);
+        db.create_database("db2").expect("create database");
+        let store_bound = db.logged_bytes_bound("db2", &with);
+        assert_eq!(store_bound, db.logged_bytes_bound("db2", &without));
+        let before = db.stats().counters.logged_bytes;
+        let out = db.write("db2", &with).expect("write");
+        let logged = db.stats().counters.logged_bytes - before;
+        assert!(
+            logged <= store_bound as u64,
+            "{strings:?}: logged {logged} > {store_bound}"
+        );
+        let want = if strings == StringFields::Drop {
+            500
+        } else {
+            0
+        };
+        assert_eq!(out.points, want, "{strings:?}");
+    }
 }
 
 /// `write_with` calls its `between` after every `POLL_POINTS` points and

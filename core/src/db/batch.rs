@@ -52,6 +52,8 @@ struct Open {
     head: usize,
     /// `WriteBatch::defs` before it.
     defs: usize,
+    /// `WriteBatch::strings` before it.
+    strings: usize,
 }
 
 /// What [`Db::write`](crate::Db::write) does with a string field value,
@@ -83,6 +85,9 @@ pub struct WriteBatch {
     /// WAL (database name aside), had each field a new series: names shared
     /// with the point before are stored once here but defined in full.
     defs: usize,
+    /// String fields in the batch: never logged (left out, or their point
+    /// refused), so not in the bounds of logged bytes.
+    string_values: usize,
     strings: StringFields,
 }
 
@@ -213,6 +218,7 @@ impl WriteBatch {
         self.fields.clear();
         self.open = None;
         self.defs = 0;
+        self.string_values = 0;
     }
 
     /// Points in the batch.
@@ -229,15 +235,21 @@ impl WriteBatch {
     /// database `db`: each value at most 30 bytes (series delta 10, time
     /// delta 11 with its escape, value 9: `record::POINT_MAX`),
     /// plus a full series definition per value (database, measurement, tags,
-    /// field: as if each created a series), plus record framing.
+    /// field: as if each created a series), plus record framing. String
+    /// values count nothing: they are never logged.
     pub fn logged_bytes_bound(&self, db: &str) -> usize {
-        self.logged_bytes_with_defs(self.defs + self.fields.len() * db.len())
+        self.logged_bytes_with_defs(self.defs + self.logged_values() * db.len())
     }
 
     /// The bound of the WAL bytes of the batch's values and framing, plus
     /// `defs` bytes of series definitions.
     pub(crate) fn logged_bytes_with_defs(&self, defs: usize) -> usize {
-        self.fields.len() * super::record::POINT_MAX + defs + self.points.len() * 8 + 4096
+        self.logged_values() * super::record::POINT_MAX + defs + self.points.len() * 8 + 4096
+    }
+
+    /// Values that may be logged: the fields but the strings.
+    fn logged_values(&self) -> usize {
+        self.fields.len() - self.string_values
     }
 
     /// Field values in the batch.
@@ -304,6 +316,7 @@ impl WriteBatch {
             // The database name is added per value by `logged_bytes_bound`.
             head: def_bound::head(0, measurement.len()),
             defs: self.defs,
+            strings: self.string_values,
         });
     }
 
@@ -370,7 +383,7 @@ impl WriteBatch {
     /// Adds a string field (its value is not kept: the engine refuses the
     /// point naming the field, or leaves the field out; see [`StringFields`]).
     pub fn string_field(&mut self, key: &[u8]) {
-        self.count_def(key);
+        self.string_values += 1;
         let k = self.put(key);
         self.fields.push((k, FieldVal::Str));
     }
@@ -401,6 +414,7 @@ impl WriteBatch {
             self.fields.truncate(o.fields as usize);
             self.arena.truncate(o.arena as usize);
             self.defs = o.defs;
+            self.string_values = o.strings;
         }
     }
 

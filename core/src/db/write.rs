@@ -343,7 +343,10 @@ impl<D: BlockDevice> Db<D> {
                 + p.tags()
                     .map(|(k, v)| def_bound::tag(k.len(), v.len()))
                     .sum::<usize>();
-            for (i, (k, _)) in p.fields_str(text).enumerate() {
+            for (i, (k, v)) in p.fields_str(text).enumerate() {
+                if v.is_none() {
+                    continue; // a string: never logged
+                }
                 let known = match (tagset, k) {
                     (Some(t), Some(k)) => self.catalog.find_field_hint(t, k, i).is_some(),
                     _ => false,
