@@ -234,6 +234,25 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// A string naming one of `choices`; an error listing them otherwise.
+    fn choice<T: Copy>(
+        &mut self,
+        k: &'a str,
+        choices: &[(&str, T)],
+    ) -> Result<Option<T>, ConfigError> {
+        let key = self.key(k);
+        let Some(m) = self.str(k)? else {
+            return Ok(None);
+        };
+        match choices.iter().find(|c| c.0 == m) {
+            Some(&(_, v)) => Ok(Some(v)),
+            None => {
+                let names: Vec<String> = choices.iter().map(|c| format!("\"{}\"", c.0)).collect();
+                err(&key, format!("\"{m}\" is not {}", names.join(" or ")))
+            }
+        }
+    }
+
     fn obj(&mut self, k: &'a str) -> Result<Option<Obj<'a>>, ConfigError> {
         let key = self.key(k);
         match self.get(k) {
@@ -260,17 +279,8 @@ fn auth_config(a: &mut Obj<'_>) -> Result<crate::http::auth::AuthConfig, ConfigE
         enabled: a.bool("enabled")?.unwrap_or(false),
         ..AuthConfig::default()
     };
-    if let Some(m) = a.str("metrics")? {
-        out.metrics_need_token = match m {
-            "open" => false,
-            "token" => true,
-            _ => {
-                return err(
-                    "auth.metrics",
-                    format!("\"{m}\" is not \"open\" or \"token\""),
-                );
-            }
-        };
+    if let Some(t) = a.choice("metrics", &[("open", false), ("token", true)])? {
+        out.metrics_need_token = t;
     }
     match a.get("tokens") {
         None => {}
@@ -397,32 +407,27 @@ impl Config {
             if let Some(m) = s.u64("max_disk_mb", 16, 1 << 24)? {
                 c.max_disk_mb = m;
             }
-            if let Some(m) = s.str("sync")? {
-                c.sync = match m {
-                    "always" => SyncMode::Always,
-                    "interval" => SyncMode::Interval,
-                    _ => {
-                        return err(
-                            "storage.sync",
-                            format!("\"{m}\" is not \"always\" or \"interval\""),
-                        );
-                    }
-                };
+            if let Some(m) = s.choice(
+                "sync",
+                &[
+                    ("always", SyncMode::Always),
+                    ("interval", SyncMode::Interval),
+                ],
+            )? {
+                c.sync = m;
             }
             if let Some(i) = s.u64("sync_interval_ms", 1, 600_000)? {
                 c.sync_interval_ms = i;
             }
-            if let Some(m) = s.str("on_full")? {
-                c.on_full = match m {
-                    "drop_oldest" => pulsardb_core::db::OnFull::DropOldest,
-                    "reject" => pulsardb_core::db::OnFull::Reject,
-                    _ => {
-                        return err(
-                            "storage.on_full",
-                            format!("\"{m}\" is not \"drop_oldest\" or \"reject\""),
-                        );
-                    }
-                };
+            use pulsardb_core::db::OnFull;
+            if let Some(m) = s.choice(
+                "on_full",
+                &[
+                    ("drop_oldest", OnFull::DropOldest),
+                    ("reject", OnFull::Reject),
+                ],
+            )? {
+                c.on_full = m;
             }
             if let Some(i) = s.u64("write_wait_ms", 0, 600_000)? {
                 c.write_wait_ms = i;
@@ -442,17 +447,14 @@ impl Config {
         if let Some(b) = top.bool("auto_create_databases")? {
             c.auto_create_databases = b;
         }
-        if let Some(m) = top.str("string_fields")? {
-            c.string_fields = match m {
-                "reject" => StringFields::Reject,
-                "drop" => StringFields::Drop,
-                _ => {
-                    return err(
-                        "string_fields",
-                        format!("\"{m}\" is not \"reject\" or \"drop\""),
-                    );
-                }
-            };
+        if let Some(m) = top.choice(
+            "string_fields",
+            &[
+                ("reject", StringFields::Reject),
+                ("drop", StringFields::Drop),
+            ],
+        )? {
+            c.string_fields = m;
         }
         if let Some(mut l) = top.obj("limits")? {
             let lim = &mut c.limits;
@@ -565,6 +567,7 @@ mod tests {
             (r#"{"limits":{"max_series":0}}"#, "limits.max_series"),
             (r#"{"log_level":"loud"}"#, "log_level"),
             (r#"{"string_fields":"keep"}"#, "string_fields"),
+            (r#"{"auth":{"metrics":"x"}}"#, "auth.metrics"),
         ] {
             let e = Config::from_json(json).unwrap_err().0;
             assert!(e.contains(&format!("\"{key}\"")), "{json}: {e}");
@@ -574,6 +577,12 @@ mod tests {
                 .unwrap_err()
                 .0
                 .contains("not valid JSON")
+        );
+        assert_eq!(
+            Config::from_json(r#"{"string_fields":"keep"}"#)
+                .unwrap_err()
+                .0,
+            r#"config key "string_fields": "keep" is not "reject" or "drop""#
         );
     }
 }

@@ -9,20 +9,13 @@ Everything written is read back. Exit status 0 when every check passes.
 """
 import sys
 
+from checks import Checks
 from influxdb import InfluxDBClient
 from influxdb_client import InfluxDBClient as V2Client, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
 host, port = sys.argv[1], int(sys.argv[2])
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        print(f"FAILED: {what}", file=sys.stderr)
-        sys.exit(1)
+check = Checks()
 
 
 c = InfluxDBClient(host=host, port=port, database="compat")
@@ -79,4 +72,4 @@ check(h.status == "pass", f"v2 health: {h}")
 rows = list(c.query("SELECT used FROM mem GROUP BY host", epoch="s").get_points())
 check(sorted(r["used"] for r in rows) == [1.5, 7, 42.5], f"v2 writes read back: {rows}")
 v2.close()
-print(f"python clients: {checks} checks passed (influxdb v1 client and influxdb-client v2)")
+print(f"python clients: {check.count} checks passed (influxdb v1 client and influxdb-client v2)")

@@ -24,19 +24,12 @@ import re
 import sys
 import urllib.request
 
+from checks import Checks
 from influxdb import InfluxDBClient
 from influxdb.exceptions import InfluxDBClientError
 
 host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        print(f"FAILED: {what}", file=sys.stderr)
-        sys.exit(1)
+check = Checks()
 
 
 def state_as_number(state):
@@ -163,5 +156,5 @@ elif mode == "drop":
 else:
     sys.exit(f"unknown mode {mode!r}")
 
-print(json.dumps({"home_assistant": mode, "points_sent": len(points), "checks": checks}))
-print(f"home assistant ({mode}): {checks} checks passed")
+print(json.dumps({"home_assistant": mode, "points_sent": len(points), "checks": check.count}))
+print(f"home assistant ({mode}): {check.count} checks passed")

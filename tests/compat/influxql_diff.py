@@ -481,16 +481,20 @@ WRITE_READS = [
 ]
 
 
+def answer(req):
+    """The status and the JSON answer of a request (a URL or a Request)."""
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return [r.status, json.loads(r.read())]
+    except urllib.error.HTTPError as e:
+        return [e.code, json.loads(e.read() or b"{}")]
+
+
 def get(url, q, epoch, db=DB):
     params = {"db": db, "q": q}
     if epoch:
         params["epoch"] = epoch
-    u = f"{url}/query?{urllib.parse.urlencode(params)}"
-    try:
-        with urllib.request.urlopen(u, timeout=30) as r:
-            return [r.status, json.loads(r.read())]
-    except urllib.error.HTTPError as e:
-        return [e.code, json.loads(e.read() or b"{}")]
+    return answer(f"{url}/query?{urllib.parse.urlencode(params)}")
 
 
 def post_query(url, q):
@@ -498,11 +502,7 @@ def post_query(url, q):
     data = urllib.parse.urlencode({"db": DB, "q": q, "epoch": "ns"}).encode()
     req = urllib.request.Request(f"{url}/query", data=data, method="POST")
     req.add_header("Content-Type", "application/x-www-form-urlencoded")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return [r.status, json.loads(r.read())]
-    except urllib.error.HTTPError as e:
-        return [e.code, json.loads(e.read() or b"{}")]
+    return answer(req)
 
 
 def create_database(url, name):
