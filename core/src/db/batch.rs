@@ -52,8 +52,8 @@ struct Open {
     head: usize,
     /// `WriteBatch::defs` before it.
     defs: usize,
-    /// `WriteBatch::strings` before it.
-    strings: usize,
+    /// `WriteBatch::string_values` before it.
+    string_values: usize,
 }
 
 /// What [`Db::write`](crate::Db::write) does with a string field value,
@@ -316,7 +316,7 @@ impl WriteBatch {
             // The database name is added per value by `logged_bytes_bound`.
             head: def_bound::head(0, measurement.len()),
             defs: self.defs,
-            strings: self.string_values,
+            string_values: self.string_values,
         });
     }
 
@@ -414,7 +414,7 @@ impl WriteBatch {
             self.fields.truncate(o.fields as usize);
             self.arena.truncate(o.arena as usize);
             self.defs = o.defs;
-            self.string_values = o.strings;
+            self.string_values = o.string_values;
         }
     }
 

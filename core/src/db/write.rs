@@ -412,9 +412,8 @@ impl<D: BlockDevice> Db<D> {
                 (self.catalog.find_tagset(dbi, m, tags), m)
             }
         };
-        let strings = p.string_fields();
         let (values, strings_dropped, tagset) =
-            self.prepare_fields(dbi, db, p, text, tagset, measurement, tags, fields, strings)?;
+            self.prepare_fields(dbi, db, p, text, tagset, measurement, tags, fields)?;
         Ok(Written {
             values,
             strings_dropped,
@@ -433,7 +432,7 @@ impl<D: BlockDevice> Db<D> {
         text: Option<&'a str>,
         fields: &mut [(&'a str, Option<Value>, Option<SeriesIdx>)],
     ) -> Option<u64> {
-        if p.fields().len() != fields.len() || fields.is_empty() {
+        if p.fields().len() != fields.len() {
             return None;
         }
         for ((k, v), prev) in p.fields_str(text).zip(fields.iter()) {
@@ -541,8 +540,9 @@ impl<D: BlockDevice> Db<D> {
     /// Checks a point's fields against `tagset` (`None`: not created yet),
     /// creates what is missing and logs the values; returns how many, how
     /// many string values were left out, and the tagset (`None` when every
-    /// value was a string left out and the tagset did not exist: nothing is
-    /// created for a point that writes nothing).
+    /// value was a string left out: nothing is created for a point that
+    /// writes nothing, and `fields` no longer describes it, so the next
+    /// point is checked in full).
     #[expect(clippy::too_many_arguments, reason = "the write loop's scratch state")]
     fn prepare_fields<'a>(
         &mut self,
@@ -554,8 +554,8 @@ impl<D: BlockDevice> Db<D> {
         measurement: &'a str,
         tags: &[(&'a str, &'a str)],
         fields: &mut Vec<(&'a str, Option<Value>, Option<SeriesIdx>)>,
-        strings: StringFields,
     ) -> Result<(u64, u64, Option<u32>), PointError> {
+        let strings = p.string_fields();
         let lim = *self.catalog.limits();
         let nf = p.fields().len();
         if nf == 0 {
@@ -611,8 +611,6 @@ impl<D: BlockDevice> Db<D> {
             fields.retain(|f| f.1.is_some());
             dropped = (before - fields.len()) as u64;
             if fields.is_empty() {
-                // Nothing to write; `fields` no longer describes the point,
-                // so the next one is checked in full (no head to repeat).
                 return Ok((0, dropped, None));
             }
         }
