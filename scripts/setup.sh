@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing PulsarDB needs, idempotently:
 # rustup targets, rustfmt/clippy, and Debian packages (cross linkers, QEMU,
-# InfluxDB 1.x: the reference the InfluxQL differential test compares with).
+# InfluxDB 1.x: the reference the InfluxQL differential test compares with;
+# tzdata: the zone database tz(...) reads).
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 
 TARGETS="thumbv7em-none-eabihf thumbv7m-none-eabi armv7-unknown-linux-gnueabihf aarch64-unknown-linux-gnu aarch64-unknown-linux-musl"
-DEBS="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user qemu-system-arm binutils-arm-none-eabi curl jq python3-venv influxdb"
+DEBS="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user qemu-system-arm binutils-arm-none-eabi curl jq python3-venv influxdb tzdata"
 
 log() { echo "[setup] $*" >&2; }
 

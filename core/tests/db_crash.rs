@@ -633,6 +633,7 @@ fn every_bit_flip_in_a_table_is_detected() {
                 aggregation: Some(pulsardb_core::Aggregation {
                     window_ns: Some(60 * STEP),
                     offset_ns: 0,
+                    zone: None,
                     group_by: vec![],
                 }),
                 ..Query::raw("db", "m", None)

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use common::Rng;
 use pulsardb_core::catalog::TagExpr;
-use pulsardb_core::query::{Acc, AccSum, ChunkCache, SeriesData};
+use pulsardb_core::query::zone::zoned_start;
+use pulsardb_core::query::{Acc, AccSum, ChunkCache, SeriesData, Zone};
 use pulsardb_core::storage::RamDevice;
 use pulsardb_core::{Aggregation, Db, DbConfig, FieldType, Geometry, Query, Value, WriteBatch};
 
@@ -264,6 +265,25 @@ impl Ctx {
                 } else {
                     0
                 },
+                // Wall-clock windows of a made-up zone whose offset changes
+                // a few times inside the points' span, by up to 3 steps
+                // either way (so windows grow, shrink and overlap).
+                zone: r.chance(30).then(|| {
+                    let mut changes: Vec<(i64, i64)> = (0..1 + r.below(3))
+                        .map(|_| {
+                            (
+                                r.below(300) as i64 * self.step - 40 * self.step
+                                    + r.below(3) as i64,
+                                (r.below(7) as i64 - 3) * self.step,
+                            )
+                        })
+                        .collect();
+                    changes.sort_unstable();
+                    Zone {
+                        base_ns: (r.below(7) as i64 - 3) * self.step,
+                        changes,
+                    }
+                }),
                 group_by: if r.chance(50) {
                     vec!["host".into()]
                 } else {
@@ -350,9 +370,12 @@ impl Ctx {
                         .map(|g| (g.clone(), tag(&k.1, g)))
                         .collect();
                     for (&t, &v) in pts.range(q.start_ns..=q.end_ns) {
-                        let w = match a.window_ns {
-                            Some(w) => pulsardb_core::query::window_start(t, w, a.offset_ns),
-                            None => q.start_ns,
+                        let w = match (a.window_ns, &a.zone) {
+                            (Some(w), Some(z)) => zoned_start(t, w, a.offset_ns, z),
+                            (Some(w), None) => {
+                                pulsardb_core::query::window_start(t, w, a.offset_ns)
+                            }
+                            (None, _) => q.start_ns,
                         };
                         pts_by_window
                             .entry((group.clone(), k.2.clone()))

@@ -157,6 +157,7 @@ impl State {
             aggregation: window.map(|w| Aggregation {
                 window_ns: Some((i64::from(w) + 1) * 7 * STEP),
                 offset_ns: 0,
+                zone: None,
                 group_by: vec!["host".into()],
             }),
             limit: None,

@@ -70,6 +70,7 @@ fuzz_target!(|data: &[u8]| {
         now: NOW,
         post: false,
         access: Access::Open,
+        zone: None,
     };
     let results: Vec<_> = statements
         .iter()

@@ -1106,6 +1106,7 @@ mod tests {
             aggregation: Some(pulsardb_core::Aggregation {
                 window_ns: None,
                 offset_ns: 0,
+                zone: None,
                 group_by: vec![],
             }),
             ..Query::raw("pulsardb", "m", Some("v"))

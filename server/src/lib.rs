@@ -12,3 +12,4 @@ pub mod metrics;
 pub mod storage;
 pub mod sys;
 pub mod time;
+pub mod tz;

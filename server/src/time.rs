@@ -25,7 +25,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Days since 1970-01-01 of a civil date.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -33,6 +33,11 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// The (proleptic Gregorian) year of an instant, in UTC.
+pub(crate) fn year_of(ns: i64) -> i64 {
+    split(ns).0
 }
 
 fn split(ns: i64) -> (i64, u32, u32, i64, i64, i64, i64) {
@@ -55,7 +60,13 @@ pub fn rfc3339(ns: i64) -> String {
 /// Appends [`rfc3339`]`(ns)` to `out` (query results print one per row:
 /// digits are written directly, not through `format!`).
 pub fn push_rfc3339(ns: i64, out: &mut String) {
-    let (y, mo, d, h, mi, s, frac) = split(ns);
+    push_rfc3339_at(ns, 0, out);
+}
+
+/// Appends `ns` as RFC 3339 on the wall clock `offset` ns east of UTC, as
+/// Go prints it: `2023-03-27T00:00:00+02:00`, or `Z` for a zero offset.
+pub fn push_rfc3339_at(ns: i64, offset: i64, out: &mut String) {
+    let (y, mo, d, h, mi, s, frac) = split(ns.saturating_add(offset));
     // i64 nanoseconds span the years 1677 to 2262: four digits.
     let digits = |out: &mut String, v: i64, width: u32| {
         for i in (0..width).rev() {
@@ -85,7 +96,15 @@ pub fn push_rfc3339(ns: i64, out: &mut String) {
         out.push('.');
         digits(out, f, width);
     }
-    out.push('Z');
+    let minutes = offset / 60_000_000_000;
+    if minutes == 0 {
+        out.push('Z');
+    } else {
+        out.push(if minutes < 0 { '-' } else { '+' });
+        digits(out, minutes.abs() / 60, 2);
+        out.push(':');
+        digits(out, minutes.abs() % 60, 2);
+    }
 }
 
 /// An HTTP date (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.

@@ -73,7 +73,31 @@ def data():
     lines.append(f"zz v=-0.0 {BASE}")
     lines.append(f"zz v=0 {BASE + 10}")
     lines.append(f"zz v=2 {BASE + 20}")
+    lines.extend(dst_lines())
     return "\n".join(lines) + "\n"
+
+
+# Days around changes of UTC offset, for tz(): Berlin's spring and autumn
+# changes of 2023, New York's, and Lord Howe Island's half-hour one.
+DST_DAYS = ["2023-03-10", "2023-03-24", "2023-09-29", "2023-10-27", "2023-11-03"]
+
+
+def dst_lines():
+    """Two sites every 15 min over four days from each of DST_DAYS; site b
+    misses 02:00-04:00Z on 2023-10-29 (for fill)."""
+    import datetime
+
+    lines = []
+    for day in DST_DAYS:
+        start = int(datetime.datetime.fromisoformat(day + "T00:00:00+00:00").timestamp())
+        for i in range(4 * 96):
+            t = start + i * 900
+            for k, site in enumerate(("a", "b")):
+                if site == "b" and 1698544800 <= t < 1698552000:
+                    continue
+                v = round(10 + 5 * math.sin(i / 7 + k) + k * 2, 2)
+                lines.append(f"dst,site={site} v={v},n={i}i {t}")
+    return lines
 
 
 T0 = BASE
@@ -380,6 +404,31 @@ QUERIES = [
     "SELECT top(v, 2) FROM fut",
     "SELECT distinct(v) FROM zz",
     "SELECT count(distinct(v)) FROM zz",
+    # tz(): windows on a zone's wall clock (23- and 25-hour days), times in
+    # WHERE without an offset read on it, times printed with its offset.
+    "SELECT count(v), mean(v) FROM dst WHERE time >= '2023-03-24' AND time < '2023-03-29' GROUP BY time(1d) tz('Europe/Berlin')",
+    "SELECT count(v), max(n) FROM dst WHERE time >= '2023-10-27' AND time < '2023-11-01' GROUP BY time(1d), site fill(0) tz('Europe/Berlin')",
+    "SELECT sum(n) FROM dst WHERE time >= '2023-03-11' AND time < '2023-03-14' GROUP BY time(1d) tz('America/New_York')",
+    "SELECT max(v) FROM dst WHERE site = 'b' AND time >= '2023-11-04' AND time < '2023-11-07' GROUP BY time(12h) fill(previous) tz('America/New_York')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-10-28T20:00:00Z' AND time < '2023-10-29T06:00:00Z' GROUP BY time(2h) tz('Europe/Berlin')",
+    "SELECT count(v) FROM dst WHERE site = 'b' AND time >= '2023-10-28T22:00:00Z' AND time < '2023-10-29T06:00:00Z' GROUP BY time(30m) tz('Europe/Berlin')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-03-25T20:00:00Z' AND time < '2023-03-26T06:00:00Z' GROUP BY time(90m) tz('Europe/Berlin')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-03-24T00:00:00Z' AND time < '2023-03-29T00:00:00Z' GROUP BY time(1d, 3h) tz('Europe/Berlin')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-03-24T00:00:00Z' AND time < '2023-03-29T00:00:00Z' GROUP BY time(1d, -22h30m) tz('Europe/Berlin')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-10-27T00:00:00Z' AND time < '2023-10-31T00:00:00Z' GROUP BY time(1d, 90m) tz('Europe/Berlin')",
+    "SELECT mean(v) FROM dst WHERE time >= '2023-03-26 00:00:00' AND time < '2023-03-26 12:00:00' GROUP BY time(1h) tz('Asia/Kolkata')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-09-30T10:00:00Z' AND time < '2023-09-30T20:00:00Z' GROUP BY time(1h) tz('Australia/Lord_Howe')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-09-29' AND time < '2023-10-03' GROUP BY time(1d) tz('Australia/Lord_Howe')",
+    "SELECT v FROM dst WHERE site = 'a' AND time >= '2023-03-26 01:30:00' AND time < '2023-03-26 04:00:00' tz('Europe/Berlin')",
+    "SELECT v FROM dst WHERE site = 'a' AND time >= '2023-10-29 02:00:00' AND time <= '2023-10-29 03:00:00' tz('Europe/Berlin')",
+    "SELECT last(v) FROM dst tz('Europe/London')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-03-24' AND time < '2023-03-29' tz('Europe/Berlin')",
+    "SELECT difference(mean(v)) FROM dst WHERE time >= '2023-10-27' AND time < '2023-11-01' GROUP BY time(1d) tz('Europe/Berlin')",
+    "SELECT median(v), spread(v) FROM dst WHERE time >= '2023-10-27' AND time < '2023-11-01' GROUP BY time(1d) fill(none) tz('Europe/Berlin')",
+    "SELECT top(v, 2) FROM dst WHERE time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1d) tz('Europe/Berlin')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1d) ORDER BY time DESC tz('Europe/Berlin')",
+    "SELECT max(m) FROM (SELECT mean(v) AS m FROM dst WHERE time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1h)) WHERE time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1d) tz('Europe/Berlin')",
+    "SELECT count(v) FROM dst WHERE time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1d) tz('UTC')",
 ]
 
 # SELECT ... INTO (sent by POST, after everything else), the query reading

@@ -195,6 +195,7 @@ fn check_day(db: &mut Db<RamDevice>, r: &mut Rng, oldest: i64, now: i64) -> u64 
             aggregation: Some(Aggregation {
                 window_ns: Some(360 * STEP_NS),
                 offset_ns: 0,
+                zone: None,
                 group_by: vec![],
             }),
             ..q

@@ -181,6 +181,7 @@ fn check_last_values(db: &mut Db<NorFlashDevice<EmuNor>>) -> Result<(), &'static
         Some(Aggregation {
             window_ns: None,
             offset_ns: 0,
+            zone: None,
             group_by: vec!["sensor".to_string()],
         }),
     );
@@ -213,6 +214,7 @@ fn check_hourly_means(db: &mut Db<NorFlashDevice<EmuNor>>) -> Result<(), &'stati
             Some(Aggregation {
                 window_ns: Some(HOUR),
                 offset_ns: 0,
+                zone: None,
                 group_by: Vec::new(),
             }),
         );

@@ -379,6 +379,7 @@ impl Prepared {
                         let mut sink = Sink::Windows {
                             window_ns: a.window_ns,
                             offset_ns: a.offset_ns,
+                            zone: a.zone.as_ref(),
                             out: &mut windows,
                             max_windows: self.max_windows,
                         };

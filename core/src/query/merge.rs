@@ -92,6 +92,8 @@ pub enum Sink<'o> {
         window_ns: Option<i64>,
         /// Window offset.
         offset_ns: i64,
+        /// Wall-clock windows of this zone.
+        zone: Option<&'o super::Zone>,
         /// Output, keyed by window start.
         out: &'o mut Map<i64, Acc>,
         /// Most windows before the query is refused.
@@ -117,9 +119,10 @@ pub struct MergeStats {
     pub decoded: u64,
 }
 
-fn window_of(ts: i64, w: Option<i64>, off: i64, start: i64) -> i64 {
-    match w {
-        Some(w) if w > 0 => window_start(ts, w, off),
+fn window_of(ts: i64, w: Option<i64>, off: i64, zone: Option<&super::Zone>, start: i64) -> i64 {
+    match (w, zone) {
+        (Some(w), Some(z)) if w > 0 => super::zone::zoned_start(ts, w, off, z),
+        (Some(w), None) if w > 0 => window_start(ts, w, off),
         _ => start,
     }
 }
@@ -199,6 +202,7 @@ pub fn run_series<C: ChunkSource>(
             Sink::Windows {
                 window_ns,
                 offset_ns,
+                zone,
                 out,
                 max_windows,
             },
@@ -207,13 +211,13 @@ pub fn run_series<C: ChunkSource>(
             && !p.touches_deleted()
             && p.min_ts >= start
             && p.max_ts <= end
-            && window_of(p.min_ts, *window_ns, *offset_ns, start)
-                == window_of(p.max_ts, *window_ns, *offset_ns, start)
+            && window_of(p.min_ts, *window_ns, *offset_ns, *zone, start)
+                == window_of(p.max_ts, *window_ns, *offset_ns, *zone, start)
         {
             let a = Acc::chunk(meta.count, meta.min_ts, meta.max_ts, &meta.stats);
             if !add_window(
                 out,
-                window_of(p.min_ts, *window_ns, *offset_ns, start),
+                window_of(p.min_ts, *window_ns, *offset_ns, *zone, start),
                 &a,
                 *max_windows,
             ) {
@@ -263,12 +267,13 @@ pub fn run_series<C: ChunkSource>(
             Sink::Windows {
                 window_ns,
                 offset_ns,
+                zone,
                 out,
                 max_windows,
             } => {
                 let mut cur: Option<(i64, Acc)> = None;
                 for &(t, _, b) in &merged {
-                    let w = window_of(t, *window_ns, *offset_ns, start);
+                    let w = window_of(t, *window_ns, *offset_ns, *zone, start);
                     let v = Value::from_bits(ty, b);
                     match &mut cur {
                         Some((cw, a)) if *cw == w => a.add(t, v),

@@ -12,12 +12,14 @@
 pub mod acc;
 pub mod cache;
 pub mod merge;
+pub mod zone;
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 pub use acc::{Acc, AccSum};
 pub use cache::{ChunkCache, DecodedCache};
+pub use zone::Zone;
 
 use crate::catalog::TagExpr;
 use crate::value::{FieldType, Value};
@@ -29,6 +31,9 @@ pub struct Aggregation {
     pub window_ns: Option<i64>,
     /// Windows start at `k * window_ns + offset_ns`.
     pub offset_ns: i64,
+    /// Windows aligned to this zone's wall clock instead of UTC (see
+    /// [`zone`]); `offset_ns` then keeps its sign, as in InfluxDB.
+    pub zone: Option<Zone>,
     /// Tag keys whose values split the series into groups (merged per window).
     pub group_by: Vec<String>,
 }

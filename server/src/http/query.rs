@@ -282,6 +282,7 @@ fn build(engine: &Engine, o: &Map<String, Json>) -> Result<(Query, String), Stri
         aggregation: (!agg.is_empty()).then_some(Aggregation {
             window_ns: window,
             offset_ns: 0,
+            zone: None,
             group_by,
         }),
         limit: Some(limit.unwrap_or(cap).min(cap)),

@@ -1,6 +1,7 @@
 //! WHERE clauses: time bounds, tag predicates for the core, and whatever
 //! remains (field comparisons) evaluated row by row.
 
+use pulsardb_core::query::Zone;
 use std::collections::HashMap;
 
 use pulsardb_core::catalog::TagExpr;
@@ -65,22 +66,31 @@ fn is_time(e: &Expr) -> bool {
 }
 
 /// Evaluates a time literal: RFC 3339 string, integer ns, duration as
-/// absolute ns, `now()`, and `+`/`-` of those.
-pub fn time_value(e: &Expr, now: i64, depth: usize) -> Result<i64, String> {
+/// absolute ns, `now()`, and `+`/`-` of those. A string without an offset
+/// is a wall-clock time of `zone` (the statement's `tz`), else UTC.
+pub fn time_value(e: &Expr, now: i64, zone: Option<&Zone>, depth: usize) -> Result<i64, String> {
     if depth > MAX_DEPTH {
         return Err("time expression nested too deeply".into());
     }
     match strip(e) {
-        // RFC 3339, or InfluxQL's `2006-01-02 15:04:05.999` (UTC, no zone).
-        Expr::String(s) => crate::time::parse_rfc3339(s)
-            .or_else(|| {
-                (s.len() > 10 && s.as_bytes().get(10) == Some(&b' '))
-                    .then(|| crate::time::parse_rfc3339(&format!("{s}Z")))
-                    .flatten()
-            })
-            .ok_or_else(|| {
+        // RFC 3339, or InfluxQL's `2006-01-02 15:04:05.999` and
+        // `2006-01-02` (no offset: UTC, or the zone's wall clock).
+        Expr::String(s) => {
+            let local = s.len() == 10 || (s.len() > 10 && s.as_bytes().get(10) == Some(&b' '));
+            let t = if local {
+                let utc = if s.len() == 10 {
+                    crate::time::parse_rfc3339(s)
+                } else {
+                    crate::time::parse_rfc3339(&format!("{s}Z"))
+                };
+                utc.map(|t| zone.map_or(t, |z| z.from_local(t)))
+            } else {
+                crate::time::parse_rfc3339(s)
+            };
+            t.ok_or_else(|| {
                 format!("invalid time '{s}': use RFC 3339, e.g. '2020-08-01T00:00:00Z'")
-            }),
+            })
+        }
         Expr::Integer(i) => Ok(*i),
         Expr::Number(f) => Ok(*f as i64),
         Expr::Duration(d) => Ok(*d),
@@ -89,19 +99,38 @@ pub fn time_value(e: &Expr, now: i64, depth: usize) -> Result<i64, String> {
             op: BinOp::Add,
             lhs,
             rhs,
-        } => Ok(time_value(lhs, now, depth + 1)?.saturating_add(time_value(rhs, now, depth + 1)?)),
+        } => Ok(
+            time_value(lhs, now, zone, depth + 1)?.saturating_add(time_value(
+                rhs,
+                now,
+                zone,
+                depth + 1,
+            )?),
+        ),
         Expr::Binary {
             op: BinOp::Sub,
             lhs,
             rhs,
-        } => Ok(time_value(lhs, now, depth + 1)?.saturating_sub(time_value(rhs, now, depth + 1)?)),
+        } => Ok(
+            time_value(lhs, now, zone, depth + 1)?.saturating_sub(time_value(
+                rhs,
+                now,
+                zone,
+                depth + 1,
+            )?),
+        ),
         other => Err(format!("invalid time value: {other:?}")),
     }
 }
 
 /// Narrows `r` by one `time <op> value` (or `value <op> time`) conjunct;
 /// `Ok(false)` if the conjunct is not about time.
-pub fn time_bound(e: &Expr, now: i64, r: &mut TimeRange) -> Result<bool, String> {
+pub fn time_bound(
+    e: &Expr,
+    now: i64,
+    zone: Option<&Zone>,
+    r: &mut TimeRange,
+) -> Result<bool, String> {
     let Expr::Binary { op, lhs, rhs } = strip(e) else {
         return Ok(false);
     };
@@ -119,7 +148,7 @@ pub fn time_bound(e: &Expr, now: i64, r: &mut TimeRange) -> Result<bool, String>
     } else {
         return Ok(false);
     };
-    let t = time_value(other, now, 0)?;
+    let t = time_value(other, now, zone, 0)?;
     match op {
         BinOp::Gt => r.start = r.start.max(t.saturating_add(1)),
         BinOp::Gte => r.start = r.start.max(t),
@@ -165,6 +194,7 @@ pub struct Split {
 pub fn split(
     cond: Option<&Expr>,
     now: i64,
+    zone: Option<&Zone>,
     is_tag: &dyn Fn(&str, Option<VarKind>) -> bool,
 ) -> Result<Split, String> {
     let mut s = Split {
@@ -176,7 +206,7 @@ pub fn split(
     let mut parts = Vec::new();
     conjuncts(c, &mut parts);
     for p in parts {
-        if time_bound(&p, now, &mut s.time)? {
+        if time_bound(&p, now, zone, &mut s.time)? {
             continue;
         }
         if mentions_time(&p, 0) {

@@ -9,6 +9,7 @@ use crate::engine::Engine;
 
 /// What every statement of a request shares.
 #[allow(missing_debug_implementations)] // holds the engine
+#[derive(Clone)]
 pub struct Ctx<'a> {
     /// The engine.
     pub engine: &'a Engine,
@@ -20,6 +21,9 @@ pub struct Ctx<'a> {
     pub post: bool,
     /// What the request's token allows.
     pub access: crate::http::auth::Access,
+    /// The statement's `tz('...')` zone: times in WHERE without an offset
+    /// are its wall-clock times, windows follow its wall clock.
+    pub zone: Option<std::sync::Arc<pulsardb_core::query::Zone>>,
 }
 
 impl Ctx<'_> {
@@ -73,7 +77,7 @@ impl Ctx<'_> {
     /// A tag expression for a condition on measurement `m` (regexes resolved).
     pub fn tag_condition(&self, db: &str, m: &str, c: Option<&Expr>) -> Result<TagExpr, String> {
         let Some(c) = c else { return Ok(TagExpr::True) };
-        let split = cond::split(Some(c), self.now, &|_, _| true)?;
+        let split = cond::split(Some(c), self.now, None, &|_, _| true)?;
         cond::tag_expr(&split.tags, &|key| {
             self.engine.with_db(|d| {
                 d.tag_values(db, m, key, &TagExpr::True)
@@ -171,7 +175,7 @@ fn statement_name(s: &Statement) -> &'static str {
 fn run(ctx: &Ctx<'_>, stmt: &Statement) -> Result<Vec<Series>, String> {
     let e = ctx.engine;
     match stmt {
-        Statement::Select(s) => super::select::select(ctx, s),
+        Statement::Select(s) => super::select::select_shown(ctx, s),
         Statement::SelectInto(s, target) => super::select::select_into(ctx, s, target),
         Statement::ShowDatabases => {
             let dbs: Vec<String> =
@@ -435,7 +439,7 @@ fn delete(
                 .map(|(f, _)| f.to_string())
                 .collect()
         });
-        let split = cond::split(condition, ctx.now, &|name, kind| {
+        let split = cond::split(condition, ctx.now, None, &|name, kind| {
             kind != Some(super::ast::VarKind::Field) && !fields.iter().any(|f| f == name)
         })?;
         if !split.rows.is_empty() {

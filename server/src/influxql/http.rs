@@ -33,6 +33,7 @@ pub fn run(
         now: crate::time::now_ns(),
         post: req.method == crate::http::Method::Post,
         access,
+        zone: None,
     };
     let results: Vec<StatementResult> = statements
         .iter()

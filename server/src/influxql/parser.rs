@@ -783,9 +783,16 @@ impl Parser<'_> {
         self.bump()?;
         self.expect(&T::LParen, "(")?;
         let tok = self.bump()?;
-        let T::String(zone) = tok.kind else {
+        let T::String(zone) = tok.kind.clone() else {
             return Err(self.found(&tok, &["string"]));
         };
+        // As InfluxDB, an unknown zone fails the parse (its zone database
+        // is read here; see `crate::tz`).
+        if !matches!(zone.as_str(), "UTC" | "Etc/UTC" | "utc")
+            && let Err(e) = crate::tz::load(&zone)
+        {
+            return Err(self.error_at(&tok, e));
+        }
         self.expect(&T::RParen, ")")?;
         Ok(zone)
     }

@@ -18,6 +18,9 @@ pub enum Cell {
     Null,
     /// A timestamp, ns.
     Time(i64),
+    /// A timestamp (ns) printed on a zone's wall clock: the offset (ns)
+    /// from UTC there (`tz('...')`).
+    LocalTime(i64, i64),
     /// A float.
     Float(f64),
     /// An integer.
@@ -139,11 +142,14 @@ fn json_str(s: &str, out: &mut String) {
 fn cell(c: &Cell, epoch: Epoch, out: &mut String) {
     match c {
         Cell::Null => out.push_str("null"),
-        Cell::Time(ns) => match epoch {
+        Cell::Time(ns) | Cell::LocalTime(ns, _) => match epoch {
             Epoch::Rfc3339 => {
-                // Digits, '-', ':', '.', 'T' and 'Z': nothing to escape.
+                // Digits, '-', '+', ':', '.', 'T' and 'Z': nothing to escape.
                 out.push('"');
-                crate::time::push_rfc3339(*ns, out);
+                match c {
+                    Cell::LocalTime(_, offset) => crate::time::push_rfc3339_at(*ns, *offset, out),
+                    _ => crate::time::push_rfc3339(*ns, out),
+                }
                 out.push('"');
             }
             Epoch::Unit(u) => {

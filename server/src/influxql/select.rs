@@ -19,11 +19,17 @@
 //!   (plus the offset); an aggregate without GROUP BY time reports the start
 //!   of the time range (0 when unbounded), a lone selector the time of the
 //!   point it selected; without an upper bound, GROUP BY time stops at now().
+//! - `tz('Area/City')` (read by [`crate::tz`]): buckets follow the zone's
+//!   wall clock (a day runs midnight to midnight, 23 or 25 hours when the
+//!   clocks change; see `window`), times in WHERE without an offset are its
+//!   wall-clock times, and times print with its offset. A subquery keeps its
+//!   own zone, as in InfluxDB.
 
 use std::collections::{BTreeMap, HashMap};
 
 use pulsardb_core::catalog::TagExpr;
-use pulsardb_core::query::{Acc, SeriesData, window_start};
+use pulsardb_core::query::{Acc, SeriesData, Zone};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use pulsardb_core::{Aggregation, FieldType, Query, Value, WriteBatch};
@@ -35,6 +41,9 @@ use super::result::{Cell, Series};
 
 mod multirow;
 mod subquery;
+mod window;
+
+pub use window::Win;
 
 /// A series' tags, sorted by key.
 type Tags = Vec<(String, String)>;
@@ -69,7 +78,7 @@ const TRANSFORMS: [&str; 7] = [
 /// Transforms whose second argument is a unit of time.
 const WITH_UNIT: [&str; 3] = ["derivative", "non_negative_derivative", "elapsed"];
 /// Windows one series may produce.
-const MAX_WINDOWS: i64 = 1_000_000;
+const MAX_WINDOWS: usize = 1_000_000;
 
 fn is_agg(name: &str) -> bool {
     CORE_AGGS.contains(&name) || RAW_AGGS.contains(&name)
@@ -279,11 +288,7 @@ fn mode(pts: &[(i64, Value)]) -> Out {
 /// the segment from a window's last point to the next window's first is
 /// split at the window's end by linear interpolation, each part counting in
 /// its own window. `None` for a window without numeric points.
-fn integrals(
-    windows: &[&[(i64, Value)]],
-    interval: Option<(i64, i64)>,
-    unit: f64,
-) -> Vec<Option<f64>> {
+fn integrals(windows: &[&[(i64, Value)]], interval: Option<&Win>, unit: f64) -> Vec<Option<f64>> {
     let mut out = vec![None; windows.len()];
     let mut prev: Option<(i64, f64)> = None;
     // The last window with points.
@@ -299,8 +304,8 @@ fn integrals(
         let mut sum = 0.0;
         // The crossing segment: its part up to the previous window's end
         // counts there.
-        if let (Some((iv, off)), Some((pt, pv))) = (interval, prev) {
-            let end = window_start(pt, iv, off).saturating_add(iv);
+        if let (Some(win), Some((pt, pv))) = (interval, prev) {
+            let end = win.end(win.start(pt));
             if first.0 > pt && end > pt && end <= first.0 {
                 let frac = (end - pt) as f64 / (first.0 - pt) as f64;
                 let at_end = pv + (first.1 - pv) * frac;
@@ -325,8 +330,8 @@ fn integrals(
     }
     // The last window holds no area when its last point is at its start:
     // InfluxDB reports nothing for it.
-    if let (Some((iv, off)), Some((pt, _)), Some(k)) = (interval, prev, last)
-        && window_start(pt, iv, off) == pt
+    if let (Some(win), Some((pt, _)), Some(k)) = (interval, prev, last)
+        && win.start(pt) == pt
         && let Some(slot) = out.get_mut(k)
     {
         *slot = None;
@@ -772,13 +777,41 @@ fn expand(
     out
 }
 
+/// The zone `tz('...')` names, from the system's zone database; `None`
+/// for UTC and without `tz`.
+fn zone_of(s: &Select) -> Result<Option<Arc<Zone>>, String> {
+    match s.tz.as_deref() {
+        None | Some("UTC" | "Etc/UTC" | "utc") => Ok(None),
+        Some(name) => crate::tz::load(name).map(|z| Some(Arc::new(z))),
+    }
+}
+
+/// Runs a SELECT for the client: [`select`], its times then printed on
+/// the wall clock of its `tz('...')` (`2023-03-27T00:00:00+02:00`).
+pub fn select_shown(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
+    let mut out = select(ctx, s)?;
+    if let Some(zone) = zone_of(s)? {
+        for series in &mut out {
+            for cell in series.values.iter_mut().flatten() {
+                if let Cell::Time(t) = *cell {
+                    *cell = Cell::LocalTime(t, zone.offset_at(t));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Runs a SELECT.
 pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
-    if let Some(tz) = &s.tz
-        && !matches!(tz.as_str(), "UTC" | "Etc/UTC" | "utc")
-    {
-        return Err(format!("tz('{tz}') is not supported: times are UTC"));
-    }
+    // tz('...'): times in WHERE and windows on the zone's wall clock. As in
+    // InfluxDB, a subquery does not take the outer statement's zone (only
+    // its time bounds, as instants).
+    let zoned = Ctx {
+        zone: zone_of(s)?,
+        ..ctx.clone()
+    };
+    let ctx = &zoned;
     if s.fields.is_empty() {
         return Err("at least 1 non-time field must be queried".into());
     }
@@ -798,7 +831,7 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
             (Src::Store, db, ms)
         }
     };
-    let mut interval: Option<(i64, i64)> = None;
+    let mut interval: Option<Win> = None;
     for d in &s.dimensions {
         if let Dimension::Time {
             interval_ns,
@@ -811,7 +844,7 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
             if interval.is_some() {
                 return Err("GROUP BY time() given twice".into());
             }
-            interval = Some((*interval_ns, offset_ns.rem_euclid(*interval_ns)));
+            interval = Some(Win::new(*interval_ns, *offset_ns, ctx.zone.clone()));
         }
     }
     // `*` expands to the fields and tags of every measurement selected, so
@@ -835,7 +868,15 @@ pub fn select(ctx: &Ctx<'_>, s: &Select) -> Result<Vec<Series>, String> {
     }
     let mut out = Vec::new();
     for m in &measurements {
-        out.extend(select_measurement(ctx, src, &db, m, s, interval, &union)?);
+        out.extend(select_measurement(
+            ctx,
+            src,
+            &db,
+            m,
+            s,
+            interval.as_ref(),
+            &union,
+        )?);
     }
     // ORDER BY time DESC orders the series from the last too, as InfluxDB.
     if s.order_desc {
@@ -934,7 +975,7 @@ pub fn select_into(ctx: &Ctx<'_>, s: &Select, target: &IntoTarget) -> Result<Vec
                     Cell::UInt(x) => batch.field(k, Value::Unsigned(x)),
                     Cell::Bool(x) => batch.field(k, Value::Boolean(x)),
                     Cell::Str(_) => batch.string_field(k),
-                    Cell::Null | Cell::Time(_) => {}
+                    Cell::Null | Cell::Time(_) | Cell::LocalTime(..) => {}
                 }
             }
             batch.end(t);
@@ -974,7 +1015,7 @@ fn select_measurement(
     db: &str,
     m: &str,
     s: &Select,
-    interval: Option<(i64, i64)>,
+    interval: Option<&Win>,
     wildcard: &Wildcard,
 ) -> Result<Vec<Series>, String> {
     let all_fields = fields_of(ctx, src, db, m);
@@ -1007,7 +1048,7 @@ fn select_measurement(
                 && (tags.iter().any(|t| t == name) || !name.eq_ignore_ascii_case("time"))
         }
     };
-    let split = cond::split(s.condition.as_ref(), ctx.now, &is_tag)?;
+    let split = cond::split(s.condition.as_ref(), ctx.now, ctx.zone.as_deref(), &is_tag)?;
     let mut range = split.time;
     if range.start > range.end {
         return Ok(Vec::new());
@@ -1103,7 +1144,7 @@ fn select_measurement(
     // window reported has a predecessor, as in InfluxDB. The extra window
     // itself is not reported.
     let asked = range;
-    if let Some((iv, _)) = interval
+    if let Some(iv) = interval.map(|w| w.every)
         && !trans.is_empty()
     {
         if s.order_desc {
@@ -1136,8 +1177,9 @@ fn select_measurement(
                 start_ns: range.start,
                 end_ns: range.end,
                 aggregation: Some(Aggregation {
-                    window_ns: interval.map(|i| i.0),
-                    offset_ns: interval.map_or(0, |i| i.1),
+                    window_ns: interval.map(|w| w.every),
+                    offset_ns: interval.map_or(0, |w| w.offset),
+                    zone: interval.and_then(|w| w.zone.as_deref().cloned()),
                     group_by: group_by.clone(),
                 }),
                 limit: None,
@@ -1199,7 +1241,7 @@ fn select_measurement(
                     continue;
                 }
                 let w = match interval {
-                    Some((iv, off)) => window_start(*t, iv, off),
+                    Some(win) => win.start(*t),
                     None => range.start,
                 };
                 let slot = lists
@@ -1282,29 +1324,34 @@ fn select_measurement(
     if groups.is_empty() {
         return Ok(Vec::new());
     }
-    // The windows to report.
-    let windows: Vec<i64> = match interval {
-        Some((iv, off)) => {
-            let lo = if range.bounded_below() {
-                window_start(range.start, iv, off)
-            } else {
-                groups
-                    .values()
-                    .filter_map(|w| w.keys().next().copied())
-                    .min()
-                    .unwrap_or(0)
-            };
-            let hi = window_start(range.end, iv, off);
-            let n = (hi.saturating_sub(lo)) / iv + 1;
-            if n > MAX_WINDOWS {
-                return Err(format!(
-                    "GROUP BY time({}) over this range gives {n} windows, more than {MAX_WINDOWS}: widen the interval or narrow the time range",
-                    iv
-                ));
-            }
-            (0..n.max(0)).map(|k| lo + k * iv).collect()
+    // The windows to report: those of the range, the same for every group
+    // in UTC; in a zone, walked per group beside its windows with points.
+    let span = interval.map(|win| {
+        let lo = if range.bounded_below() {
+            range.start
+        } else {
+            groups
+                .values()
+                .filter_map(|w| w.keys().next().copied())
+                .min()
+                .unwrap_or(0)
+        };
+        (win, lo, range.end)
+    });
+    let windows_of = |have: &[i64]| -> Result<Vec<i64>, String> {
+        match span {
+            Some((win, lo, hi)) => win.report(lo, hi, have, MAX_WINDOWS).ok_or_else(|| {
+                format!(
+                    "GROUP BY time({}) over this range gives more than {MAX_WINDOWS} windows: widen the interval or narrow the time range",
+                    win.every
+                )
+            }),
+            None => Ok(vec![range.start]),
         }
-        None => vec![range.start],
+    };
+    let shared = match interval {
+        Some(win) if win.zone.is_some() => None,
+        _ => Some(windows_of(&[])?),
     };
     let all_integral = aggs.iter().all(|a| a.func == "integral");
     let lone_selector = interval.is_none()
@@ -1314,17 +1361,17 @@ fn select_measurement(
             .first()
             .is_some_and(|a| SELECTORS.contains(&a.func.as_str()));
     let fill = s.fill.clone().unwrap_or(Fill::Null);
-    let unit_default = interval.map_or(1_000_000_000, |i| i.0);
+    let unit_default = interval.map_or(1_000_000_000, |w| w.every);
     // The windows of the range asked for (the extra one read for transforms
     // is not reported).
     let reported = match interval {
-        Some((iv, off)) if !trans.is_empty() => (
+        Some(win) if !trans.is_empty() => (
             if asked.bounded_below() {
-                window_start(asked.start, iv, off)
+                win.start(asked.start)
             } else {
                 i64::MIN
             },
-            window_start(asked.end, iv, off),
+            win.start(asked.end),
         ),
         _ => (i64::MIN, i64::MAX),
     };
@@ -1334,7 +1381,15 @@ fn select_measurement(
         // Base rows: per window, every aggregate (missing windows per fill).
         let mut times: Vec<i64> = Vec::new();
         let mut vals: Vec<Vec<Option<Out>>> = Vec::new();
-        for &w in &windows {
+        let own;
+        let windows = match &shared {
+            Some(w) => w,
+            None => {
+                own = windows_of(&ws.keys().copied().collect::<Vec<_>>())?;
+                &own
+            }
+        };
+        for &w in windows {
             match ws.get(&w) {
                 Some(v) => {
                     times.push(w);
@@ -1851,7 +1906,7 @@ mod tests {
         let w0 = [f(0, 0.0), f(5, 10.0)];
         let w1 = [f(15, 20.0)];
         assert_eq!(
-            integrals(&[&w0, &w1], Some((10, 0)), 1.0),
+            integrals(&[&w0, &w1], Some(&Win::new(10, 0, None)), 1.0),
             vec![Some(87.5), Some(87.5)]
         );
         // Without windows: one trapezoid sum, in units of 5.
@@ -1861,7 +1916,11 @@ mod tests {
         );
         // An empty window between two is skipped; the segment's part past
         // the first window's end counts in the next window with points.
-        let got = integrals(&[&w0, &[], &[f(25, 20.0)]], Some((10, 0)), 1.0);
+        let got = integrals(
+            &[&w0, &[], &[f(25, 20.0)]],
+            Some(&Win::new(10, 0, None)),
+            1.0,
+        );
         assert_eq!(got.get(1), Some(&None));
         let total: f64 = got.iter().flatten().sum();
         assert_eq!(total, 25.0 + (10.0 + 20.0) / 2.0 * 20.0);
@@ -1872,7 +1931,7 @@ mod tests {
         // The last window's only point at its start: no value for it.
         let got = integrals(
             &[&[f(0, 0.0), f(5, 10.0)], &[f(10, 20.0)]],
-            Some((10, 0)),
+            Some(&Win::new(10, 0, None)),
             1.0,
         );
         assert_eq!(got, vec![Some(100.0), None]);

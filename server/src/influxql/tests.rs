@@ -1684,6 +1684,19 @@ fn typical_mistakes() {
             1,
             34,
         ),
+        // A zone the zone database lacks fails the parse, as in InfluxDB.
+        (
+            "SELECT v FROM m tz('Nowhere/Foo')",
+            "unable to find time zone Nowhere/Foo",
+            1,
+            20,
+        ),
+        (
+            "SELECT v FROM m tz('../../etc/passwd')",
+            "unable to find time zone ../../etc/passwd",
+            1,
+            20,
+        ),
         (
             "SELECT v FROM m WHERE x = 1.5s",
             "invalid number 1.5s",

@@ -27,7 +27,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pulsardb_core::catalog::TagExpr;
-use pulsardb_core::query::window_start;
 use pulsardb_core::{FieldType, Value};
 
 use super::super::ast::{Expr, Field, Select, VarKind};
@@ -290,7 +289,7 @@ pub(super) fn run(
     group_by: &[String],
     split: &Split,
     range: TimeRange,
-    interval: Option<(i64, i64)>,
+    interval: Option<&super::Win>,
     tag_expr: &TagExpr,
     is_tag: &dyn Fn(&str, Option<VarKind>) -> bool,
 ) -> Result<Vec<Series>, String> {
@@ -334,7 +333,7 @@ pub(super) fn run(
                 }
             }
             let w = match interval {
-                Some((iv, off)) => window_start(t, iv, off),
+                Some(win) => win.start(t),
                 None => range.start,
             };
             per_window.entry(w).or_default().push((t, v, si));

@@ -177,7 +177,13 @@ fn aggregates(s: &Select) -> bool {
 /// it; an aggregating inner query without GROUP BY time takes the outer's;
 /// its fill(null) becomes fill(none) (empty windows are no points).
 fn rewrite(ctx: &Ctx<'_>, outer: &Select, inner: &Select) -> Result<Select, String> {
-    let mut bounds = cond::split(outer.condition.as_ref(), ctx.now, &|_, _| false)?.time;
+    let mut bounds = cond::split(
+        outer.condition.as_ref(),
+        ctx.now,
+        ctx.zone.as_deref(),
+        &|_, _| false,
+    )?
+    .time;
     let outer_time = outer
         .dimensions
         .iter()
@@ -261,7 +267,7 @@ pub(super) fn run(ctx: &Ctx<'_>, outer: &Select, inner: &Select) -> Result<Subro
                     Cell::Int(x) => Value::Integer(x),
                     Cell::UInt(x) => Value::Unsigned(x),
                     Cell::Bool(x) => Value::Boolean(x),
-                    Cell::Null | Cell::Time(_) | Cell::Str(_) => continue,
+                    Cell::Null | Cell::Time(_) | Cell::LocalTime(..) | Cell::Str(_) => continue,
                 };
                 if !fields.iter().any(|(f, _)| f == name) {
                     fields.push((name.clone(), v.field_type()));
