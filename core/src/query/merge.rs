@@ -127,6 +127,20 @@ fn window_of(ts: i64, w: Option<i64>, off: i64, zone: Option<&super::Zone>, star
     }
 }
 
+/// Whether the windows of `[lo, hi]` are those of a fixed offset: always in
+/// UTC; in a zone, when its offset does not change within three windows of
+/// the span (the window rule looks at most two windows away). Only then do
+/// equal windows at both ends mean every time between is in that window.
+fn steady(zone: Option<&super::Zone>, w: Option<i64>, lo: i64, hi: i64) -> bool {
+    match (zone, w) {
+        (Some(z), Some(w)) if w > 0 => {
+            let margin = w.saturating_mul(3);
+            z.steady(lo.saturating_sub(margin), hi.saturating_add(margin))
+        }
+        _ => true,
+    }
+}
+
 fn add_window(out: &mut Map<i64, Acc>, key: i64, a: &Acc, max: usize) -> bool {
     match out.get_mut(&key) {
         Some(x) => x.merge(a),
@@ -213,6 +227,7 @@ pub fn run_series<C: ChunkSource>(
             && p.max_ts <= end
             && window_of(p.min_ts, *window_ns, *offset_ns, *zone, start)
                 == window_of(p.max_ts, *window_ns, *offset_ns, *zone, start)
+            && steady(*zone, *window_ns, p.min_ts, p.max_ts)
         {
             let a = Acc::chunk(meta.count, meta.min_ts, meta.max_ts, &meta.stats);
             if !add_window(

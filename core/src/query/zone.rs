@@ -15,6 +15,12 @@
 //! starts (two hours from 02:00 CEST run to 04:00 CET, while a window starts
 //! at 02:00 CET): InfluxDB lets a window take every point before its end,
 //! so [`zoned_start`] gives such points the earlier window too.
+//!
+//! Near a change the window of a time can even go back as time goes on (90
+//! minute windows in London when the clocks go back: 01:59 BST is in the
+//! window of 01:30, 01:00 GMT a minute later in that of 00:00). So a chunk
+//! is answered from its statistics only where the offset is steady for a
+//! few windows around it; elsewhere its points are bucketed one by one.
 
 use alloc::vec::Vec;
 
@@ -38,6 +44,11 @@ impl Zone {
             Some(c) => c.1,
             None => self.base_ns,
         }
+    }
+
+    /// Whether the offset stays the same from `lo` to `hi` (inclusive).
+    pub fn steady(&self, lo: i64, hi: i64) -> bool {
+        self.period(lo) == self.period(hi)
     }
 
     /// The offset from UTC at instant `t`.
