@@ -96,12 +96,14 @@ pub fn push_rfc3339_at(ns: i64, offset: i64, out: &mut String) {
         out.push('.');
         digits(out, f, width);
     }
+    // Go's rule: `Z` for a zero offset; otherwise whole minutes (seconds
+    // dropped), the sign taken from them.
     let minutes = offset / 60_000_000_000;
-    if minutes == 0 {
+    if offset / 1_000_000_000 == 0 {
         out.push('Z');
     } else {
         out.push(if minutes < 0 { '-' } else { '+' });
-        digits(out, minutes.abs() / 60, 2);
+        digits(out, (minutes.abs() / 60).min(99), 2);
         out.push(':');
         digits(out, minutes.abs() % 60, 2);
     }
@@ -238,6 +240,24 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_on_a_wall_clock_print_go_s_offsets() {
+        let at = |ns: i64, offset_s: i64| {
+            let mut out = String::new();
+            push_rfc3339_at(ns, offset_s * 1_000_000_000, &mut out);
+            out
+        };
+        let t = 1_698_620_400_000_000_000; // 2023-10-29T23:00:00Z
+        assert_eq!(at(t, 3600), "2023-10-30T00:00:00+01:00");
+        assert_eq!(at(t, -4 * 3600), "2023-10-29T19:00:00-04:00");
+        assert_eq!(at(t + 1_500_000, 19_800), "2023-10-30T04:30:00.0015+05:30");
+        assert_eq!(at(t, 0), "2023-10-29T23:00:00Z");
+        // Seconds of an old local mean time are dropped from the offset;
+        // under a minute it is +00:00, not Z.
+        assert_eq!(at(t, -75), "2023-10-29T22:58:45-00:01");
+        assert_eq!(at(t, 30), "2023-10-29T23:00:30+00:00");
+    }
 
     #[test]
     fn http_dates() {

@@ -18,6 +18,12 @@ const LAST_YEAR: i64 = 2262;
 /// Zone files are a few KiB; anything far larger is not one.
 const MAX_FILE: u64 = 1 << 20;
 
+/// Whether `name` means UTC without reading any file: `UTC`, `Etc/UTC`,
+/// `utc`, or empty (Go's `time.LoadLocation("")` is UTC).
+pub fn is_utc(name: &str) -> bool {
+    matches!(name, "" | "UTC" | "Etc/UTC" | "utc")
+}
+
 /// The zone named `name` (`Europe/Berlin`, `America/New_York`, `Local`),
 /// or InfluxDB's message when there is none: `unable to find time zone X`.
 pub fn load(name: &str) -> Result<Zone, String> {
@@ -194,13 +200,13 @@ fn parse_posix(s: &str) -> Option<Posix> {
         i: 0,
     };
     p.name()?;
-    let std = -p.offset()?;
+    let std = -p.zone_offset()?;
     if p.done() {
         return Some(Posix { std, dst: None });
     }
     p.name()?;
     let dst = if p.peek().is_some_and(|c| c != b',') {
-        -p.offset()?
+        -p.zone_offset()?
     } else {
         std + 3600 * NS
     };
@@ -276,6 +282,10 @@ impl Cursor<'_> {
             }
         }
         Some(sign * secs * NS)
+    }
+    /// A zone's offset: within a day (rule times may reach 167 hours).
+    fn zone_offset(&mut self) -> Option<i64> {
+        self.offset().filter(|o| o.abs() <= 25 * 3600 * NS)
     }
     /// A date and its time of day (02:00 unless given).
     fn rule(&mut self) -> Option<(Day, i64)> {
@@ -368,8 +378,13 @@ fn extend(zone: &mut Zone, rule: &Posix, after_s: Option<i64>) {
         let mut pair = [(on, dst), (off, rule.std)];
         pair.sort_unstable();
         for (t, o) in pair {
-            if t > after && zone.changes.last().is_none_or(|l| t > l.0) {
-                zone.changes.push((t, o));
+            match zone.changes.last_mut() {
+                _ if t <= after => {}
+                // Daylight time all year (`EST5EDT,0/0,J365/25`): a year's
+                // end is the next one's start, which wins.
+                Some(l) if t == l.0 => l.1 = o,
+                Some(l) if t < l.0 => {}
+                _ => zone.changes.push((t, o)),
             }
         }
     }
@@ -410,6 +425,7 @@ mod tests {
             "CET-1CEST,M3.5.0",
             "CET-1CEST,M13.5.0,M10.5.0",
             "<CET",
+            "XXX-100",
         ] {
             assert_eq!(parse_posix(bad), None, "{bad}");
         }
@@ -486,6 +502,10 @@ mod tests {
         assert_eq!(z.offset_at(autumn), H);
         // Years from 1893 to 2262, two changes each.
         assert!(z.changes.len() > 700, "{}", z.changes.len());
+        // Daylight time all year: -4 h from the first rule's start on.
+        let always = parse_tzif(&tzif("EST5EDT,0/0,J365/25")).unwrap();
+        assert_eq!(always.offset_at(spring), -4 * H);
+        assert_eq!(always.offset_at(autumn + 400 * 24 * H), -4 * H);
         let fixed = parse_tzif(&tzif("CET-1")).unwrap();
         assert_eq!(fixed.changes.len(), 1);
         assert_eq!(fixed.offset_at(spring), H);

@@ -153,6 +153,23 @@ elif mode == "drop":
     want = 12 * (3 + 2 + 3 + 3)
     check(f'pulsardb_points_total{{outcome="dropped_string"}} {want}' in text,
           f"/metrics counts {want} string values left out")
+    # An energy meter (kWh, 0.25 per 15 min) over Berlin's change back to
+    # winter time, and the energy dashboard's daily use: spread per local
+    # day, the 29th having 25 hours.
+    start = datetime.datetime(2023, 10, 27, 22, 0, 0, tzinfo=datetime.timezone.utc)
+    meter = [event_to_json("sensor", "house_energy", f"{i * 0.25:.2f}", {
+        "unit_of_measurement": "kWh",
+        "device_class": "energy",
+        "state_class": "total_increasing",
+        "friendly_name": "House energy",
+    }, start + datetime.timedelta(minutes=15 * i)) for i in range((24 + 25 + 24) * 4)]
+    check(c.write_points(meter), "write_points of the energy meter")
+    rs = c.query("SELECT spread(value) FROM \"kWh\" WHERE entity_id = 'house_energy' "
+                 "AND time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1d) tz('Europe/Berlin')")
+    days = [(r["time"], r["spread"]) for r in rs.get_points()]
+    check(days == [("2023-10-28T00:00:00+02:00", 23.75), ("2023-10-29T00:00:00+02:00", 24.75),
+                   ("2023-10-30T00:00:00+01:00", 23.75)],
+          f"daily energy per local day, 25 hours on the 29th: {days}")
 else:
     sys.exit(f"unknown mode {mode!r}")
 

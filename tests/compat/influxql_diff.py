@@ -429,6 +429,16 @@ QUERIES = [
     "SELECT count(v) FROM dst WHERE time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1d) ORDER BY time DESC tz('Europe/Berlin')",
     "SELECT max(m) FROM (SELECT mean(v) AS m FROM dst WHERE time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1h)) WHERE time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1d) tz('Europe/Berlin')",
     "SELECT count(v) FROM dst WHERE time >= '2023-10-28' AND time < '2023-10-31' GROUP BY time(1d) tz('UTC')",
+    "SELECT cumulative_sum(count(v)) FROM dst WHERE time >= '2023-03-10' AND time < '2023-03-14' GROUP BY time(1d) tz('America/New_York')",
+    # cumulative_sum reads only the range asked (its first window holds the
+    # points from the range's start on), unlike derivative and difference
+    "SELECT cumulative_sum(count(v)) FROM dst WHERE time >= '2023-03-10T05:00:00Z' AND time < '2023-03-14' GROUP BY time(1d)",
+    "SELECT difference(count(v)) FROM dst WHERE time >= '2023-03-10T05:00:00Z' AND time < '2023-03-14' GROUP BY time(1d)",
+    # fill(linear) interpolates on window numbers, integers truncated
+    "SELECT max(n) FROM dst WHERE time >= '2023-10-20' AND time < '2023-11-06' GROUP BY time(1d) fill(linear) tz('Europe/Berlin')",
+    "SELECT max(n), mean(n) FROM dst WHERE time >= '2023-10-29' AND time < '2023-11-04' GROUP BY time(7h) fill(linear)",
+    f"SELECT sum(used) FROM mem WHERE {W} GROUP BY time(17s) fill(linear)",
+    "SELECT mean(v) FROM old WHERE time >= '1969-12-29T00:00:00Z' AND time < '1969-12-30T00:00:00Z' GROUP BY time(25m, 7m) fill(linear)",
 ]
 
 # SELECT ... INTO (sent by POST, after everything else), the query reading

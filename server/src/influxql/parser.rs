@@ -788,7 +788,7 @@ impl Parser<'_> {
         };
         // As InfluxDB, an unknown zone fails the parse (its zone database
         // is read here; see `crate::tz`).
-        if !matches!(zone.as_str(), "UTC" | "Etc/UTC" | "utc")
+        if !crate::tz::is_utc(&zone)
             && let Err(e) = crate::tz::load(&zone)
         {
             return Err(self.error_at(&tok, e));

@@ -781,8 +781,8 @@ fn expand(
 /// for UTC and without `tz`.
 fn zone_of(s: &Select) -> Result<Option<Arc<Zone>>, String> {
     match s.tz.as_deref() {
-        None | Some("UTC" | "Etc/UTC" | "utc") => Ok(None),
-        Some(name) => crate::tz::load(name).map(|z| Some(Arc::new(z))),
+        Some(name) if !crate::tz::is_utc(name) => crate::tz::load(name).map(|z| Some(Arc::new(z))),
+        _ => Ok(None),
     }
 }
 
@@ -1142,10 +1142,15 @@ fn select_measurement(
     // derivative(mean(x)) and the like over GROUP BY time: the range grows by
     // one interval (back, or forward for ORDER BY time DESC) so the first
     // window reported has a predecessor, as in InfluxDB. The extra window
-    // itself is not reported.
+    // itself is not reported. cumulative_sum needs none, and InfluxDB reads
+    // only the range asked for it (its first window holds only the points
+    // from the range's start on).
     let asked = range;
+    let reaches_back = trans
+        .iter()
+        .any(|t| !matches!(t, Expr::Call { name, .. } if name == "cumulative_sum"));
     if let Some(iv) = interval.map(|w| w.every)
-        && !trans.is_empty()
+        && reaches_back
     {
         if s.order_desc {
             range.end = range.end.saturating_add(iv);
@@ -1404,14 +1409,14 @@ fn select_measurement(
                 }
             }
         }
-        if interval.is_some() {
+        if let Some(win) = interval {
             // fill(previous) takes the row before in the order reported, as
             // InfluxDB: under ORDER BY time DESC, the later window.
             let backwards = s.order_desc && fill == Fill::Previous;
             if backwards {
                 vals.reverse();
             }
-            fill_rows(&fill, &aggs, &times, &mut vals);
+            fill_rows(&fill, &aggs, &times, win.every, &mut vals);
             if backwards {
                 vals.reverse();
             }
@@ -1588,8 +1593,10 @@ fn fill_aux(fill: &Fill, fields: &[Field], rows: &mut [Vec<Cell>], filled: &[boo
 }
 
 /// fill(previous | linear | <number>) on missing aggregate values, and
-/// fill(null)'s 0 for `count`.
-fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [Vec<Option<Out>>]) {
+/// fill(null)'s 0 for `count`. fill(linear) interpolates on window numbers
+/// (`time / every`, truncated), as InfluxDB does: the same as on times for
+/// windows of one length, not quite for the 23- and 25-hour days of a zone.
+fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], every: i64, vals: &mut [Vec<Option<Out>>]) {
     for (k, a) in aggs.iter().enumerate() {
         if a.func == "integral" {
             continue;
@@ -1634,30 +1641,34 @@ fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], vals: &mut [Vec<Option<Ou
                 }
             }
             Fill::Linear => {
-                let known: Vec<(usize, f64)> = vals
+                // (row, value, whether an integer)
+                let known: Vec<(usize, f64, bool)> = vals
                     .iter()
                     .enumerate()
                     .filter_map(|(i, v)| {
-                        v.get(k)
-                            .and_then(Option::as_ref)
-                            .and_then(|o| o.value.as_f64())
-                            .map(|x| (i, x))
+                        let o = v.get(k)?.as_ref()?;
+                        let int = matches!(o.value, Cell::Int(_) | Cell::UInt(_));
+                        o.value.as_f64().map(|x| (i, x, int))
                     })
                     .collect();
                 for pair in known.windows(2) {
-                    let [(i0, v0), (i1, v1)] = pair else { continue };
-                    let (t0, t1) = (
-                        times.get(*i0).copied().unwrap_or(0),
-                        times.get(*i1).copied().unwrap_or(0),
-                    );
+                    let [(i0, v0, int), (i1, v1, _)] = pair else {
+                        continue;
+                    };
+                    let number = |i: usize| times.get(i).copied().unwrap_or(0) / every.max(1);
+                    let (n0, n1) = (number(*i0), number(*i1));
+                    let slope = (v1 - v0) / n1.saturating_sub(n0).max(1) as f64;
                     for i in i0 + 1..*i1 {
-                        let t = times.get(i).copied().unwrap_or(0);
-                        let x = v0 + (v1 - v0) * ((t - t0) as f64 / (t1 - t0).max(1) as f64);
+                        let x = slope * number(i).saturating_sub(n0) as f64 + v0;
+                        // Integers stay integers, truncated (InfluxDB's
+                        // linearInteger).
+                        let value = if *int {
+                            Cell::Int(x as i64)
+                        } else {
+                            Cell::Float(x)
+                        };
                         if let Some(slot) = vals.get_mut(i).and_then(|v| v.get_mut(k)) {
-                            *slot = Some(Out {
-                                value: Cell::Float(x),
-                                time: None,
-                            });
+                            *slot = Some(Out { value, time: None });
                         }
                     }
                 }
