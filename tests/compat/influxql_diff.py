@@ -439,6 +439,26 @@ QUERIES = [
     "SELECT max(n), mean(n) FROM dst WHERE time >= '2023-10-29' AND time < '2023-11-04' GROUP BY time(7h) fill(linear)",
     f"SELECT sum(used) FROM mem WHERE {W} GROUP BY time(17s) fill(linear)",
     "SELECT mean(v) FROM old WHERE time >= '1969-12-29T00:00:00Z' AND time < '1969-12-30T00:00:00Z' GROUP BY time(25m, 7m) fill(linear)",
+    # /regex/ for fields: raw (fields and tags not grouped by), in
+    # aggregates (mean_<field>), inside a transform's aggregate
+    f"SELECT /usage/ FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT /o/ FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT /o/ FROM cpu WHERE {W} GROUP BY host LIMIT 1",
+    f"SELECT /usage_u/, procs FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT /usage/ FROM cpu, mem WHERE host = 'a' AND {W} LIMIT 1",
+    f"SELECT mean(/usage/) FROM cpu WHERE host = 'a' AND {W}",
+    f"SELECT max(/usage/), min(/usage/) FROM cpu WHERE {W} GROUP BY host",
+    f"SELECT mean(/usage/) AS m FROM cpu WHERE {W}",
+    f"SELECT mean(/o/) FROM cpu WHERE host = 'a' AND {W}",
+    f"SELECT count(/./) FROM mem WHERE {W}",
+    f"SELECT mean(/e/) FROM mem, net WHERE {W}",
+    f"SELECT median(/usage/), spread(/usage/) FROM cpu WHERE {W} GROUP BY time(20m) fill(none)",
+    f"SELECT derivative(mean(/usage/)) FROM cpu WHERE {W} GROUP BY time(5m)",
+    f"SELECT derivative(mean(*)) FROM cpu WHERE {W} GROUP BY time(5m)",
+    f"SELECT non_negative_difference(max(/x/)) AS d FROM net WHERE {W} GROUP BY time(10m)",
+    f"SELECT moving_average(mean(/usage/), 2) FROM cpu WHERE {W} GROUP BY time(10m)",
+    "SELECT /nomatch/ FROM cpu",
+    "SELECT mean(/nomatch/) FROM cpu",
 ]
 
 # SELECT ... INTO (sent by POST, after everything else), the query reading

@@ -717,64 +717,134 @@ fn tag_values_of(ctx: &Ctx<'_>, src: Src<'_>, db: &str, m: &str, key: &str) -> V
     }
 }
 
-/// Expands `*` in projections (raw: every field and tag not grouped by;
-/// aggregates: `mean(*)` → one `mean(f)` per field, named `mean_f`).
+/// Which names a `*` or `/regex/` in a projection takes.
+enum Pick {
+    All,
+    Matching(regex_lite::Regex),
+}
+
+impl Pick {
+    /// The pick of a projection's `*` or `/regex/` (an invalid regex is an
+    /// error naming it); `None` for anything else.
+    fn of(e: &Expr) -> Result<Option<Self>, String> {
+        Ok(match e {
+            Expr::Wildcard => Some(Pick::All),
+            Expr::Regex(p) => Some(Pick::Matching(cond::regex(p)?)),
+            _ => None,
+        })
+    }
+
+    fn takes(&self, name: &str) -> bool {
+        match self {
+            Pick::All => true,
+            Pick::Matching(re) => re.is_match(name),
+        }
+    }
+}
+
+/// An aggregate over picked fields: its name, its arguments, the pick.
+type PickedCall<'e> = (&'e str, &'e [Expr], Pick);
+
+/// `mean(*)`, `mean(/re/)`: the aggregate and its pick.
+fn picked_call(e: &Expr) -> Result<Option<PickedCall<'_>>, String> {
+    match e {
+        Expr::Call { name, args } if is_agg(name) => match args.first().map(Pick::of) {
+            Some(r) => Ok(r?.map(|p| (name.as_str(), args.as_slice(), p))),
+            None => Ok(None),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// Expands `*` and `/regex/` in projections, as InfluxDB rewrites them:
+/// raw, every field and tag not grouped by (those matching), by name;
+/// aggregates, `mean(*)` → one `mean(f)` per field of a type it takes,
+/// named `mean_f` (or `<alias>_f`); and a transform of one,
+/// `derivative(mean(/re/))` → `derivative(mean(f))` named `derivative_f`.
 fn expand(
     fields: &[Field],
     all_fields: &[(String, FieldType)],
     tags: &[String],
     grouped: &[String],
-) -> Vec<Field> {
+) -> Result<Vec<Field>, String> {
     let mut out = Vec::new();
-    for f in fields {
-        match &f.expr {
-            Expr::Wildcard => {
-                let mut names: Vec<(String, Option<VarKind>)> = all_fields
-                    .iter()
-                    .map(|(n, _)| (n.clone(), Some(VarKind::Field)))
-                    .collect();
-                names.extend(
-                    tags.iter()
-                        .filter(|t| !grouped.contains(t))
-                        .map(|t| (t.clone(), Some(VarKind::Tag))),
-                );
-                names.sort_by(|a, b| a.0.cmp(&b.0));
-                for (n, kind) in names {
-                    out.push(Field {
-                        expr: Expr::Var { name: n, kind },
-                        alias: None,
-                    });
-                }
-            }
-            Expr::Call { name, args }
-                if is_agg(name) && matches!(args.first(), Some(Expr::Wildcard)) =>
+    // One aggregate per field: (the call on `f`, `f`).
+    let per_field = |name: &str, args: &[Expr], pick: &Pick| -> Vec<(Expr, String)> {
+        let mut calls = Vec::new();
+        for (fname, ty) in all_fields {
+            if !pick.takes(fname)
+                || (*ty == FieldType::Boolean
+                    && !matches!(name, "count" | "first" | "last" | "mode"))
             {
-                for (fname, ty) in all_fields {
-                    if *ty == FieldType::Boolean
-                        && !matches!(name.as_str(), "count" | "first" | "last" | "mode")
-                    {
-                        continue;
-                    }
-                    let mut a = args.clone();
-                    if let Some(first) = a.first_mut() {
-                        *first = Expr::Var {
-                            name: fname.clone(),
-                            kind: Some(VarKind::Field),
-                        };
-                    }
-                    out.push(Field {
-                        expr: Expr::Call {
-                            name: name.clone(),
-                            args: a,
-                        },
-                        alias: Some(format!("{}_{fname}", f.alias.as_deref().unwrap_or(name))),
-                    });
-                }
+                continue;
             }
-            _ => out.push(f.clone()),
+            let mut a = args.to_vec();
+            if let Some(first) = a.first_mut() {
+                *first = Expr::Var {
+                    name: fname.clone(),
+                    kind: Some(VarKind::Field),
+                };
+            }
+            calls.push((
+                Expr::Call {
+                    name: name.to_string(),
+                    args: a,
+                },
+                fname.clone(),
+            ));
+        }
+        calls
+    };
+    for f in fields {
+        if let Some(pick) = Pick::of(&f.expr)? {
+            let mut names: Vec<(String, Option<VarKind>)> = all_fields
+                .iter()
+                .map(|(n, _)| (n.clone(), Some(VarKind::Field)))
+                .collect();
+            names.extend(
+                tags.iter()
+                    .filter(|t| !grouped.contains(t))
+                    .map(|t| (t.clone(), Some(VarKind::Tag))),
+            );
+            names.sort_by(|a, b| a.0.cmp(&b.0));
+            for (n, kind) in names.into_iter().filter(|(n, _)| pick.takes(n)) {
+                out.push(Field {
+                    expr: Expr::Var { name: n, kind },
+                    alias: None,
+                });
+            }
+        } else if let Some((name, args, pick)) = picked_call(&f.expr)? {
+            let prefix = f.alias.as_deref().unwrap_or(name);
+            for (call, fname) in per_field(name, args, &pick) {
+                out.push(Field {
+                    expr: call,
+                    alias: Some(format!("{prefix}_{fname}")),
+                });
+            }
+        } else if let Expr::Call { name, args } = &f.expr
+            && TRANSFORMS.contains(&name.as_str())
+            && let Some(inner) = args.first()
+            && let Some((agg, agg_args, pick)) = picked_call(inner)?
+        {
+            let prefix = f.alias.as_deref().unwrap_or(name);
+            for (call, fname) in per_field(agg, agg_args, &pick) {
+                let mut a = args.clone();
+                if let Some(first) = a.first_mut() {
+                    *first = call;
+                }
+                out.push(Field {
+                    expr: Expr::Call {
+                        name: name.clone(),
+                        args: a,
+                    },
+                    alias: Some(format!("{prefix}_{fname}")),
+                });
+            }
+        } else {
+            out.push(f.clone());
         }
     }
-    out
+    Ok(out)
 }
 
 /// The zone `tz('...')` names, from the system's zone database; `None`
@@ -1001,10 +1071,16 @@ struct Wildcard {
     tags: Vec<String>,
 }
 
+/// Whether a projection names fields by `*` or `/regex/` (itself, as an
+/// aggregate's argument, or inside a transform's aggregate).
 fn has_wildcard(e: &Expr) -> bool {
     match e {
-        Expr::Wildcard => true,
-        Expr::Call { args, .. } => matches!(args.first(), Some(Expr::Wildcard)),
+        Expr::Wildcard | Expr::Regex(_) => true,
+        Expr::Call { args, .. } => args.first().is_some_and(|a| {
+            matches!(a, Expr::Wildcard | Expr::Regex(_))
+                || matches!(a, Expr::Call { args, .. }
+                    if matches!(args.first(), Some(Expr::Wildcard | Expr::Regex(_))))
+        }),
         _ => false,
     }
 }
@@ -1038,7 +1114,11 @@ fn select_measurement(
     }
     group_by.sort();
     group_by.dedup();
-    let fields = expand(&s.fields, &wildcard.fields, &wildcard.tags, &group_by);
+    let fields = expand(&s.fields, &wildcard.fields, &wildcard.tags, &group_by)?;
+    if fields.is_empty() {
+        // `/regex/` matching nothing: no series, as InfluxDB.
+        return Ok(Vec::new());
+    }
     let field_names: Vec<&str> = all_fields.iter().map(|(f, _)| f.as_str()).collect();
     let is_tag = |name: &str, kind: Option<VarKind>| match kind {
         Some(VarKind::Tag) => true,
