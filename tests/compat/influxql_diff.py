@@ -459,6 +459,18 @@ QUERIES = [
     f"SELECT moving_average(mean(/usage/), 2) FROM cpu WHERE {W} GROUP BY time(10m)",
     "SELECT /nomatch/ FROM cpu",
     "SELECT mean(/nomatch/) FROM cpu",
+    # math functions on fields, aggregates and transforms
+    f"SELECT abs(usage_user), floor(usage_user), ceil(usage_user), round(usage_user) FROM cpu WHERE host = 'a' AND {W} LIMIT 3",
+    f"SELECT sqrt(usage_user), ln(usage_user), log(usage_user, 10), log2(usage_user), log10(usage_user), pow(usage_user, 2), exp(procs / 10) FROM cpu WHERE host = 'a' AND {W} LIMIT 3",
+    f"SELECT sin(usage_user), cos(usage_user), tan(usage_user), asin(usage_user / 100), acos(usage_user / 100), atan(usage_user), atan2(usage_user, procs) FROM cpu WHERE host = 'a' AND {W} LIMIT 3",
+    "SELECT abs(value), round(value), floor(value), ceil(value), sqrt(value), ln(value) FROM temp LIMIT 8",
+    "SELECT abs(v), round(big), floor(big) FROM old LIMIT 3",
+    f"SELECT round(mean(usage_user)) FROM cpu WHERE {W} GROUP BY time(20m)",
+    f"SELECT round(derivative(mean(usage_user))) FROM cpu WHERE {W} GROUP BY time(10m)",
+    f"SELECT abs(usage_user) * 2 + 1 FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT round(max(usage_user)), host FROM cpu WHERE {W}",
+    "SELECT round(ok) FROM mem LIMIT 2",
+    "SELECT abs(usage_user, 2) FROM cpu",
 ]
 
 # SELECT ... INTO (sent by POST, after everything else), the query reading

@@ -39,6 +39,7 @@ use super::cond::{self, Row, TimeRange};
 use super::exec::{Ctx, source_db};
 use super::result::{Cell, Series};
 
+mod math;
 mod multirow;
 mod subquery;
 mod window;
@@ -531,6 +532,10 @@ fn eval(e: &Expr, res: &dyn Fn(&Expr) -> Option<Cell>, depth: usize) -> Cell {
             ) =>
         {
             cond::arith(*op, &eval(lhs, res, depth + 1), &eval(rhs, res, depth + 1))
+        }
+        Expr::Call { name, args } if math::arity(name).is_some() => {
+            let values: Vec<Cell> = args.iter().map(|a| eval(a, res, depth + 1)).collect();
+            math::apply(name, &values)
         }
         _ => Cell::Null,
     }
@@ -1169,7 +1174,15 @@ fn select_measurement(
         walk(&f.expr, 0, &mut |e| match e {
             Expr::Call { name, .. } if is_agg(name) => Ok(false),
             Expr::Call { name, .. } if TRANSFORMS.contains(&name.as_str()) => Ok(true),
-            Expr::Call { name, .. } => Err(format!("function {name}() is not supported")),
+            Expr::Call { name, args } => match math::arity(name) {
+                Some(n) if n == args.len() => Ok(true),
+                // InfluxDB's words.
+                Some(n) => Err(format!(
+                    "invalid number of arguments for {name}, expected {n}, got {}",
+                    args.len()
+                )),
+                None => Err(format!("function {name}() is not supported")),
+            },
             Expr::Var { name, kind }
                 if !is_tag(name, *kind) && !name.eq_ignore_ascii_case("time") =>
             {
