@@ -471,6 +471,23 @@ QUERIES = [
     f"SELECT round(max(usage_user)), host FROM cpu WHERE {W}",
     "SELECT round(ok) FROM mem LIMIT 2",
     "SELECT abs(usage_user, 2) FROM cpu",
+    # * and /regex/ at the end of any chain of first arguments; math beside
+    # a selector, beside top(), in WHERE
+    f"SELECT derivative(*) FROM mem WHERE host = 'a' AND {W} LIMIT 3",
+    f"SELECT cumulative_sum(*) FROM mem WHERE host = 'a' AND {W} LIMIT 3",
+    f"SELECT elapsed(*) FROM mem WHERE host = 'a' AND {W} LIMIT 3",
+    f"SELECT abs(*) FROM mem WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT abs(*) AS a FROM mem WHERE host = 'b' AND {W} LIMIT 2",
+    f"SELECT min(*), max(*) FROM mem WHERE {W}",
+    f"SELECT abs(mean(/usage/)) FROM cpu WHERE {W}",
+    f"SELECT cumulative_sum(/usage/) FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT * + 1 FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT max(usage_user), host, abs(procs) FROM cpu WHERE {W}",
+    f"SELECT max(usage_user), procs * 2 FROM cpu WHERE {W}",
+    f"SELECT abs(top(usage_user, 3)) FROM cpu WHERE {W}",
+    f"SELECT top(usage_user, 3), abs(procs) FROM cpu WHERE {W}",
+    f"SELECT usage_user FROM cpu WHERE abs(usage_user) > 30 AND {W} LIMIT 2",
+    f"SELECT usage_user FROM cpu WHERE round(usage_system) = 8 AND host = 'a' AND {W} LIMIT 2",
 ]
 
 # SELECT ... INTO (sent by POST, after everything else), the query reading

@@ -238,7 +238,12 @@ fn only_tags(e: &Expr, is_tag: &dyn Fn(&str, Option<VarKind>) -> bool, depth: us
 
 /// Compiles a regex the way InfluxQL uses it (unanchored).
 pub fn regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern).map_err(|e| format!("invalid regular expression /{pattern}/: {e}"))
+    // A compiled regex may take 1 MiB (regex-lite's default is 10): a
+    // query's pattern costs its compile and every match.
+    regex_lite::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("invalid regular expression /{pattern}/: {e}"))
 }
 
 /// Turns tag-only conjuncts into the core's tag expression. `values(key)`
@@ -412,7 +417,22 @@ fn value(
             );
             arith(*op, &l, &r)
         }
-        other => return Err(format!("unsupported value in condition: {other:?}")),
+        Expr::Call { name, args }
+            if super::select::math::arity(name).is_some_and(|n| n == args.len()) =>
+        {
+            let values = args
+                .iter()
+                .map(|a| value(a, row, is_tag, depth + 1))
+                .collect::<Result<Vec<_>, _>>()?;
+            super::select::math::apply(name, &values)
+        }
+        Expr::Call { name, .. } => {
+            return Err(format!("invalid function call in condition: {name}()"));
+        }
+        _ => return Err(
+            "unsupported value in WHERE: use fields, tags, literals, arithmetic and math functions"
+                .into(),
+        ),
     })
 }
 

@@ -39,7 +39,7 @@ use super::cond::{self, Row, TimeRange};
 use super::exec::{Ctx, source_db};
 use super::result::{Cell, Series};
 
-mod math;
+pub(crate) mod math;
 mod multirow;
 mod subquery;
 mod window;
@@ -632,6 +632,15 @@ fn apply_transform(
             continue;
         }
         let Some(v) = c.as_f64() else { continue };
+        // A point at the time of the one before (another series of a
+        // merged stream) does not advance it: InfluxDB keeps the first.
+        if matches!(
+            name,
+            "derivative" | "non_negative_derivative" | "difference" | "non_negative_difference"
+        ) && prev.is_some_and(|(pt, _)| pt == *t)
+        {
+            continue;
+        }
         let r = match name {
             "cumulative_sum" => Some(match c {
                 Cell::Int(x) => {
@@ -747,25 +756,93 @@ impl Pick {
     }
 }
 
-/// An aggregate over picked fields: its name, its arguments, the pick.
-type PickedCall<'e> = (&'e str, &'e [Expr], Pick);
+/// The `*` or `/regex/` at the end of a projection's chain of first
+/// arguments (`abs(derivative(mean(/re/)))`), with the name of the call
+/// taking it; `None` if the chain ends elsewhere. Calls that answer several
+/// rows (top, bottom, distinct, ...) are not expanded.
+fn picked_chain(e: &Expr) -> Result<Option<(Pick, &str)>, String> {
+    let mut e = e;
+    for _ in 0..MAX_CHAIN {
+        let Expr::Call { name, args } = e else {
+            return Ok(None);
+        };
+        let expands =
+            is_agg(name) || TRANSFORMS.contains(&name.as_str()) || math::arity(name).is_some();
+        let Some(first) = args.first().filter(|_| expands) else {
+            return Ok(None);
+        };
+        if let Some(pick) = Pick::of(first)? {
+            return Ok(Some((pick, name)));
+        }
+        e = first;
+    }
+    Ok(None)
+}
 
-/// `mean(*)`, `mean(/re/)`: the aggregate and its pick.
-fn picked_call(e: &Expr) -> Result<Option<PickedCall<'_>>, String> {
+/// Calls nested deeper than this are not searched for `*` (the parser's
+/// nesting limit is lower).
+const MAX_CHAIN: usize = 64;
+
+/// `e` with the `*` or `/regex/` ending its chain of first arguments
+/// replaced by the field `f`.
+fn with_field(e: &Expr, f: &str, depth: usize) -> Expr {
     match e {
-        Expr::Call { name, args } if is_agg(name) => match args.first().map(Pick::of) {
-            Some(r) => Ok(r?.map(|p| (name.as_str(), args.as_slice(), p))),
-            None => Ok(None),
-        },
-        _ => Ok(None),
+        Expr::Call { name, args } if depth < MAX_CHAIN => {
+            let mut a = args.clone();
+            if let Some(first) = a.first_mut() {
+                *first = if matches!(first, Expr::Wildcard | Expr::Regex(_)) {
+                    Expr::Var {
+                        name: f.to_string(),
+                        kind: Some(VarKind::Field),
+                    }
+                } else {
+                    with_field(first, f, depth + 1)
+                };
+            }
+            Expr::Call {
+                name: name.clone(),
+                args: a,
+            }
+        }
+        other => other.clone(),
     }
 }
 
+/// Whether `func(*)` takes fields of type `ty`, as InfluxDB's rewrite
+/// decides: count, first, last, mode and elapsed take every type, min and
+/// max booleans too, the others numbers only.
+fn takes_type(func: &str, ty: FieldType) -> bool {
+    match ty {
+        FieldType::Boolean => {
+            matches!(
+                func,
+                "count" | "first" | "last" | "mode" | "elapsed" | "min" | "max"
+            )
+        }
+        _ => true,
+    }
+}
+
+/// Whether `*` appears inside arithmetic (InfluxDB refuses it there).
+fn wildcard_in_arithmetic(e: &Expr) -> bool {
+    let mut found = false;
+    let _ = walk(e, 0, &mut |x| {
+        if let Expr::Binary { lhs, rhs, .. } = x
+            && [lhs, rhs].iter().any(|s| matches!(***s, Expr::Wildcard))
+        {
+            found = true;
+        }
+        Ok(true)
+    });
+    found
+}
+
 /// Expands `*` and `/regex/` in projections, as InfluxDB rewrites them:
-/// raw, every field and tag not grouped by (those matching), by name;
-/// aggregates, `mean(*)` → one `mean(f)` per field of a type it takes,
-/// named `mean_f` (or `<alias>_f`); and a transform of one,
-/// `derivative(mean(/re/))` → `derivative(mean(f))` named `derivative_f`.
+/// raw, every field and tag not grouped by (those matching), by name; at
+/// the end of a chain of first arguments, one projection per field of a
+/// type the innermost call takes, named `<outermost call or alias>_<field>`:
+/// `mean(*)` → `mean_f`, `derivative(mean(/re/))` → `derivative_f`,
+/// `abs(*)` → `abs_f`.
 fn expand(
     fields: &[Field],
     all_fields: &[(String, FieldType)],
@@ -773,34 +850,10 @@ fn expand(
     grouped: &[String],
 ) -> Result<Vec<Field>, String> {
     let mut out = Vec::new();
-    // One aggregate per field: (the call on `f`, `f`).
-    let per_field = |name: &str, args: &[Expr], pick: &Pick| -> Vec<(Expr, String)> {
-        let mut calls = Vec::new();
-        for (fname, ty) in all_fields {
-            if !pick.takes(fname)
-                || (*ty == FieldType::Boolean
-                    && !matches!(name, "count" | "first" | "last" | "mode"))
-            {
-                continue;
-            }
-            let mut a = args.to_vec();
-            if let Some(first) = a.first_mut() {
-                *first = Expr::Var {
-                    name: fname.clone(),
-                    kind: Some(VarKind::Field),
-                };
-            }
-            calls.push((
-                Expr::Call {
-                    name: name.to_string(),
-                    args: a,
-                },
-                fname.clone(),
-            ));
-        }
-        calls
-    };
     for f in fields {
+        if wildcard_in_arithmetic(&f.expr) {
+            return Err("unable to use wildcard in a binary expression".into());
+        }
         if let Some(pick) = Pick::of(&f.expr)? {
             let mut names: Vec<(String, Option<VarKind>)> = all_fields
                 .iter()
@@ -818,32 +871,21 @@ fn expand(
                     alias: None,
                 });
             }
-        } else if let Some((name, args, pick)) = picked_call(&f.expr)? {
-            let prefix = f.alias.as_deref().unwrap_or(name);
-            for (call, fname) in per_field(name, args, &pick) {
-                out.push(Field {
-                    expr: call,
-                    alias: Some(format!("{prefix}_{fname}")),
-                });
-            }
-        } else if let Expr::Call { name, args } = &f.expr
-            && TRANSFORMS.contains(&name.as_str())
-            && let Some(inner) = args.first()
-            && let Some((agg, agg_args, pick)) = picked_call(inner)?
-        {
-            let prefix = f.alias.as_deref().unwrap_or(name);
-            for (call, fname) in per_field(agg, agg_args, &pick) {
-                let mut a = args.clone();
-                if let Some(first) = a.first_mut() {
-                    *first = call;
+        } else if let Some((pick, innermost)) = picked_chain(&f.expr)? {
+            let Expr::Call {
+                name: outermost, ..
+            } = &f.expr
+            else {
+                continue;
+            };
+            let prefix = f.alias.as_deref().unwrap_or(outermost);
+            for (fname, ty) in all_fields {
+                if pick.takes(fname) && takes_type(innermost, *ty) {
+                    out.push(Field {
+                        expr: with_field(&f.expr, fname, 0),
+                        alias: Some(format!("{prefix}_{fname}")),
+                    });
                 }
-                out.push(Field {
-                    expr: Expr::Call {
-                        name: name.clone(),
-                        args: a,
-                    },
-                    alias: Some(format!("{prefix}_{fname}")),
-                });
             }
         } else {
             out.push(f.clone());
@@ -1076,18 +1118,10 @@ struct Wildcard {
     tags: Vec<String>,
 }
 
-/// Whether a projection names fields by `*` or `/regex/` (itself, as an
-/// aggregate's argument, or inside a transform's aggregate).
+/// Whether a projection names fields by `*` or `/regex/` (itself, or at
+/// the end of its chain of first arguments).
 fn has_wildcard(e: &Expr) -> bool {
-    match e {
-        Expr::Wildcard | Expr::Regex(_) => true,
-        Expr::Call { args, .. } => args.first().is_some_and(|a| {
-            matches!(a, Expr::Wildcard | Expr::Regex(_))
-                || matches!(a, Expr::Call { args, .. }
-                    if matches!(args.first(), Some(Expr::Wildcard | Expr::Regex(_))))
-        }),
-        _ => false,
-    }
+    matches!(e, Expr::Wildcard | Expr::Regex(_)) || matches!(picked_chain(e), Ok(Some(_)) | Err(_))
 }
 
 fn select_measurement(
@@ -1216,15 +1250,32 @@ fn select_measurement(
     }
     // One selector with plain fields or tags beside it (`SELECT max(v), host`):
     // InfluxDB's auxiliary fields, read from the selected point's row.
+    // Projections without an aggregate, read from the selected point's row
+    // (`SELECT max(v), host, abs(x)`).
+    let plain = |e: &Expr| {
+        let mut agg = false;
+        let _ = walk(e, 0, &mut |x| {
+            agg |= matches!(x, Expr::Call { name, .. } if is_agg(name));
+            Ok(!agg)
+        });
+        !agg
+    };
     let aux = aggs.len() == 1
         && trans.is_empty()
         && aggs
             .first()
             .is_some_and(|a| SELECTORS.contains(&a.func.as_str()))
-        && fields.iter().any(|f| matches!(f.expr, Expr::Var { .. }))
+        && fields.iter().any(|f| {
+            let mut var = false;
+            let _ = walk(&f.expr, 0, &mut |x| {
+                var |= matches!(x, Expr::Var { .. });
+                Ok(true)
+            });
+            var && plain(&f.expr)
+        })
         && fields
             .iter()
-            .all(|f| matches!(f.expr, Expr::Var { .. } | Expr::Call { .. }));
+            .all(|f| matches!(f.expr, Expr::Call { .. }) || plain(&f.expr));
     if raw_vars && !aux {
         return Err("mixing aggregate and non-aggregate queries is not supported".into());
     }
@@ -1302,13 +1353,11 @@ fn select_measurement(
         // Raw points of the fields needed, rows filtered here.
         let mut needed: Vec<String> = aggs.iter().map(|a| a.field.clone()).collect();
         if aux {
-            for f in &fields {
-                if let Expr::Var { name, kind } = &f.expr
-                    && !is_tag(name, *kind)
-                {
-                    needed.push(name.clone());
-                }
-            }
+            fields_read(
+                fields.iter().map(|f| &f.expr).filter(|e| plain(e)),
+                &is_tag,
+                &mut needed,
+            )?;
         }
         fields_read(&split.rows, &is_tag, &mut needed)?;
         let rows = raw_rows(ctx, src, db, m, &needed, range, &tag_expr, cap)?;
@@ -1866,13 +1915,10 @@ fn raw_select(
     let exprs = fields.iter().map(|f| &f.expr).chain(&split.rows);
     fields_read(exprs, is_tag, &mut needed)?;
     let rows = raw_rows(ctx, src, db, m, &needed, range, &tag_expr, cap)?;
-    let projected: Vec<String> = fields
-        .iter()
-        .filter_map(|f| match &f.expr {
-            Expr::Var { name, kind } if !is_tag(name, *kind) => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
+    // The fields the projections read, in math and arithmetic too: a row
+    // exists where one of them has a value.
+    let mut projected: Vec<String> = Vec::new();
+    fields_read(fields.iter().map(|f| &f.expr), is_tag, &mut projected)?;
     let mut regexes = HashMap::new();
     // group → rows (time, tagset order, cells)
     let mut groups: BTreeMap<Tags, Vec<(i64, usize, Vec<Cell>)>> = BTreeMap::new();
@@ -2001,6 +2047,25 @@ mod tests {
 
     fn f(t: i64, v: f64) -> (i64, Value) {
         (t, Value::Float(v))
+    }
+
+    #[test]
+    fn transforms_keep_the_first_point_of_a_time() {
+        // Two series merged: 10 and 13 at t=0, 20 and 23 at t=10. The
+        // second point of each time does not advance the stream.
+        let values = [
+            (0, Cell::Float(10.0)),
+            (0, Cell::Float(13.0)),
+            (10, Cell::Float(20.0)),
+            (10, Cell::Float(23.0)),
+        ];
+        let d = apply_transform("derivative", None, 10.0, &values, false);
+        assert_eq!(d, [Cell::Null, Cell::Null, Cell::Float(10.0), Cell::Null]);
+        let d = apply_transform("difference", None, 1.0, &values, false);
+        assert_eq!(d, [Cell::Null, Cell::Null, Cell::Float(10.0), Cell::Null]);
+        // cumulative_sum takes every point.
+        let c = apply_transform("cumulative_sum", None, 1.0, &values, false);
+        assert_eq!(c.last(), Some(&Cell::Float(66.0)));
     }
 
     #[test]

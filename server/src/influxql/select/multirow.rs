@@ -105,6 +105,10 @@ pub(super) fn find(
                 found.push((at, e.clone()));
                 return Ok(false);
             }
+            // Math applies to each row, as arithmetic does.
+            if super::math::arity(name).is_some() {
+                return Ok(true);
+            }
             if name == "count"
                 && matches!(args.first(), Some(Expr::Call { name, .. }) if name == "distinct")
             {
