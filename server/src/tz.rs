@@ -7,8 +7,13 @@
 //! "fat" files Debian ships, fewer in "slim" ones) and a POSIX TZ rule for
 //! the years after (`CET-1CEST,M3.5.0,M10.5.0/3`); the rule's changes are
 //! added up to 2262, where nanosecond timestamps end. The result is a core
-//! [`Zone`]; the file is read again for each statement that names a zone
-//! (a few KiB, far below the cost of any query).
+//! [`Zone`]. The last few zones read are kept, each checked against its
+//! file's length and modification time, so a statement (parsed, run,
+//! printed) and the dashboards that repeat it read a zone's file once.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use pulsardb_core::query::Zone;
 
@@ -17,6 +22,14 @@ const NS: i64 = 1_000_000_000;
 const LAST_YEAR: i64 = 2262;
 /// Zone files are a few KiB; anything far larger is not one.
 const MAX_FILE: u64 = 1 << 20;
+/// Zones kept after reading.
+const CACHED: usize = 8;
+
+/// A zone read, with what its file looked like then (path, length, time).
+type Cached = (PathBuf, u64, Option<SystemTime>, Arc<Zone>);
+
+/// The zones read lately, oldest first.
+static CACHE: Mutex<Vec<Cached>> = Mutex::new(Vec::new());
 
 /// Whether `name` means UTC without reading any file: `UTC`, `Etc/UTC`,
 /// `utc`, or empty (Go's `time.LoadLocation("")` is UTC).
@@ -26,7 +39,7 @@ pub fn is_utc(name: &str) -> bool {
 
 /// The zone named `name` (`Europe/Berlin`, `America/New_York`, `Local`),
 /// or InfluxDB's message when there is none: `unable to find time zone X`.
-pub fn load(name: &str) -> Result<Zone, String> {
+pub fn load(name: &str) -> Result<Arc<Zone>, String> {
     let missing = || format!("unable to find time zone {name}");
     let path = if name == "Local" {
         std::path::PathBuf::from("/etc/localtime")
@@ -46,13 +59,30 @@ pub fn load(name: &str) -> Result<Zone, String> {
             .unwrap_or_else(|| "/usr/share/zoneinfo".into());
         std::path::Path::new(&dir).join(name)
     };
+    let meta = std::fs::metadata(&path).map_err(|_| missing())?;
+    let (len, modified) = (meta.len(), meta.modified().ok());
+    if let Ok(cache) = CACHE.lock()
+        && let Some(hit) = cache
+            .iter()
+            .find(|c| c.0 == path && c.1 == len && c.2 == modified)
+    {
+        return Ok(Arc::clone(&hit.3));
+    }
     let file = std::fs::File::open(&path).map_err(|_| missing())?;
     let mut bytes = Vec::new();
     use std::io::Read;
     file.take(MAX_FILE)
         .read_to_end(&mut bytes)
         .map_err(|_| missing())?;
-    parse_tzif(&bytes).ok_or_else(missing)
+    let zone = Arc::new(parse_tzif(&bytes).ok_or_else(missing)?);
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.retain(|c| c.0 != path);
+        if cache.len() >= CACHED {
+            cache.remove(0);
+        }
+        cache.push((path, len, modified, Arc::clone(&zone)));
+    }
+    Ok(zone)
 }
 
 #[allow(clippy::big_endian_bytes, reason = "TZif (RFC 8536) is big-endian")]

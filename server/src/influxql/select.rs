@@ -760,23 +760,21 @@ impl Pick {
 /// arguments (`abs(derivative(mean(/re/)))`), with the name of the call
 /// taking it; `None` if the chain ends elsewhere. Calls that answer several
 /// rows (top, bottom, distinct, ...) are not expanded.
-fn picked_chain(e: &Expr) -> Result<Option<(Pick, &str)>, String> {
+fn picked_chain(e: &Expr) -> Option<(&Expr, &str)> {
     let mut e = e;
     for _ in 0..MAX_CHAIN {
         let Expr::Call { name, args } = e else {
-            return Ok(None);
+            return None;
         };
         let expands =
             is_agg(name) || TRANSFORMS.contains(&name.as_str()) || math::arity(name).is_some();
-        let Some(first) = args.first().filter(|_| expands) else {
-            return Ok(None);
-        };
-        if let Some(pick) = Pick::of(first)? {
-            return Ok(Some((pick, name)));
+        let first = args.first().filter(|_| expands)?;
+        if matches!(first, Expr::Wildcard | Expr::Regex(_)) {
+            return Some((first, name));
         }
         e = first;
     }
-    Ok(None)
+    None
 }
 
 /// Calls nested deeper than this are not searched for `*` (the parser's
@@ -871,7 +869,9 @@ fn expand(
                     alias: None,
                 });
             }
-        } else if let Some((pick, innermost)) = picked_chain(&f.expr)? {
+        } else if let Some((picked, innermost)) = picked_chain(&f.expr)
+            && let Some(pick) = Pick::of(picked)?
+        {
             let Expr::Call {
                 name: outermost, ..
             } = &f.expr
@@ -898,7 +898,7 @@ fn expand(
 /// for UTC and without `tz`.
 fn zone_of(s: &Select) -> Result<Option<Arc<Zone>>, String> {
     match s.tz.as_deref() {
-        Some(name) if !crate::tz::is_utc(name) => crate::tz::load(name).map(|z| Some(Arc::new(z))),
+        Some(name) if !crate::tz::is_utc(name) => crate::tz::load(name).map(Some),
         _ => Ok(None),
     }
 }
@@ -1121,7 +1121,7 @@ struct Wildcard {
 /// Whether a projection names fields by `*` or `/regex/` (itself, or at
 /// the end of its chain of first arguments).
 fn has_wildcard(e: &Expr) -> bool {
-    matches!(e, Expr::Wildcard | Expr::Regex(_)) || matches!(picked_chain(e), Ok(Some(_)) | Err(_))
+    matches!(e, Expr::Wildcard | Expr::Regex(_)) || picked_chain(e).is_some()
 }
 
 fn select_measurement(
