@@ -73,6 +73,10 @@ def data():
     lines.append(f"zz v=-0.0 {BASE}")
     lines.append(f"zz v=0 {BASE + 10}")
     lines.append(f"zz v=2 {BASE + 20}")
+    # rows holding only some of the fields
+    for i in range(12):
+        fields = f"a={i * 2.5},b={i}i" if i % 3 == 0 else f"b={i}i"
+        lines.append(f"part {fields} {BASE + i * 30}")
     lines.extend(dst_lines())
     return "\n".join(lines) + "\n"
 
@@ -488,6 +492,32 @@ QUERIES = [
     f"SELECT top(usage_user, 3), abs(procs) FROM cpu WHERE {W}",
     f"SELECT usage_user FROM cpu WHERE abs(usage_user) > 30 AND {W} LIMIT 2",
     f"SELECT usage_user FROM cpu WHERE round(usage_system) = 8 AND host = 'a' AND {W} LIMIT 2",
+    # type casts: numbers convert (floats truncate), anything else is null
+    f"SELECT usage_user::integer, usage_user::float, procs::float, procs::unsigned, usage_user::string FROM cpu WHERE host = 'a' AND {W} LIMIT 3",
+    f"SELECT used::float, free::integer, ok::boolean, ok::integer, ok::float FROM mem WHERE host = 'b' AND {W} LIMIT 3",
+    "SELECT v::integer, v::unsigned, big::float, big::unsigned FROM old LIMIT 6",
+    f"SELECT mean(usage_user::integer), sum(procs::float), max(usage_system::integer) FROM cpu WHERE {W} GROUP BY time(20m), host",
+    f"SELECT mean(usage_user::float), max(procs::integer) FROM cpu WHERE {W} GROUP BY time(30m)",
+    f"SELECT count(ok::integer), count(used::string), count(free::integer) FROM mem WHERE {W}",
+    f"SELECT max(ok::integer) FROM mem WHERE {W}",
+    f"SELECT median(usage_user::integer), mode(usage_system::integer), spread(procs::float), stddev(usage_user::integer), percentile(usage_user::integer, 90) FROM cpu WHERE {W}",
+    f"SELECT max(usage_user::integer), host FROM cpu WHERE {W}",
+    f"SELECT top(usage_user::integer, 3) FROM cpu WHERE {W}",
+    f"SELECT distinct(usage_system::integer) FROM cpu WHERE {W}",
+    f"SELECT count(distinct(usage_user::integer)) FROM cpu WHERE {W} GROUP BY host",
+    f"SELECT derivative(usage_user::integer), difference(procs::float) FROM cpu WHERE host = 'a' AND {W} LIMIT 3",
+    f"SELECT usage_user::integer * 2 + procs::float / 4 FROM cpu WHERE host = 'b' AND {W} LIMIT 2",
+    f"SELECT usage_user FROM cpu WHERE usage_user::integer = 25 AND {W}",
+    f"SELECT used FROM mem WHERE (ok::integer = 1 OR ok::boolean = false) AND {W} LIMIT 2",
+    f"SELECT x::integer FROM (SELECT usage_user AS x FROM cpu WHERE host = 'a' AND {W}) LIMIT 2",
+    "SELECT host::integer FROM cpu LIMIT 1",
+    "SELECT usage_user::foo FROM cpu",
+    # rows holding only the condition's fields open no window
+    "SELECT max(a) FROM part WHERE b > 3",
+    "SELECT max(a), count(b) FROM part WHERE b > 3",
+    "SELECT max(a), b FROM part WHERE b > 3",
+    f"SELECT max(a) FROM part WHERE b > 4 AND {W} GROUP BY time(1m)",
+    f"SELECT max(a) FROM part WHERE b > 2 AND {W} GROUP BY time(1m)",
 ]
 
 # SELECT ... INTO (sent by POST, after everything else), the query reading

@@ -252,13 +252,32 @@ pub enum Fill {
     Number(f64),
 }
 
-/// How a variable reference was qualified: `"x"::tag`, `"x"::field`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a variable reference was qualified: `"x"::tag`, `"x"::field`, or a
+/// type cast of a field's values (`"x"::integer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum VarKind {
     /// `::tag`
     Tag,
     /// `::field`
     Field,
+    /// `::float`
+    Float,
+    /// `::integer`
+    Integer,
+    /// `::unsigned`
+    Unsigned,
+    /// `::string`
+    String,
+    /// `::boolean`
+    Boolean,
+}
+
+impl VarKind {
+    /// Whether values change under this qualifier (a cast, not `::field`
+    /// or `::tag`).
+    pub fn is_cast(self) -> bool {
+        !matches!(self, VarKind::Tag | VarKind::Field)
+    }
 }
 
 /// Binary operators, loosest-binding first: OR; AND; comparisons

@@ -402,7 +402,9 @@ fn value(
                     .find(|(k, _)| k == name)
                     .map_or(Cell::Str(String::new()), |(_, v)| Cell::Str(v.clone()))
             } else {
-                row.fields.get(name).cloned().unwrap_or(Cell::Null)
+                row.fields
+                    .get(name)
+                    .map_or(Cell::Null, |c| super::cast::cell(c.clone(), *kind))
             }
         }
         Expr::Integer(i) => Cell::Int(*i),

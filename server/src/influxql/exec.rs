@@ -439,8 +439,9 @@ fn delete(
                 .map(|(f, _)| f.to_string())
                 .collect()
         });
-        let split = cond::split(condition, ctx.now, None, &|name, kind| {
-            kind != Some(super::ast::VarKind::Field) && !fields.iter().any(|f| f == name)
+        let split = cond::split(condition, ctx.now, None, &|name, kind| match kind {
+            Some(k) => k == super::ast::VarKind::Tag,
+            None => !fields.iter().any(|f| f == name),
         })?;
         if !split.rows.is_empty() {
             return Err(format!(

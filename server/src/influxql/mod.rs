@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`ast`] | the syntax tree |
 //! | `lexer`, `parser` | text → statements, errors with line and column |
+//! | [`cast`] | `::integer` and the other type casts of field values |
 //! | [`cond`] | WHERE: time bounds, tag predicates, row conditions |
 //! | [`exec`] | statements: SHOW …, CREATE DATABASE, dispatch |
 //! | [`select`] | SELECT over the core's raw and window queries |
@@ -12,6 +13,7 @@
 //! | [`http`] | the transport: `q`, `db`, `epoch`, `pretty`, `chunked` |
 
 pub mod ast;
+pub mod cast;
 pub mod cond;
 pub mod exec;
 pub mod http;

@@ -41,6 +41,11 @@ use super::lexer::{Keyword as K, LexError, Lexer, Pos, Token, TokenKind as T, bo
 /// Deepest nesting of parentheses and function calls.
 pub const MAX_NESTING: usize = 64;
 
+/// What may follow `::` on a variable, in InfluxDB's order.
+const CASTS: &[&str] = &[
+    "float", "integer", "unsigned", "string", "boolean", "field", "tag",
+];
+
 /// Deepest nesting of subqueries (`FROM (SELECT ... FROM (SELECT ...))`).
 pub const MAX_SUBQUERIES: usize = 8;
 
@@ -1505,7 +1510,7 @@ impl Parser<'_> {
 
     /// A variable after its first identifier: more `.segments` are joined
     /// (`cpu.usage` is the field `cpu.usage`, as in InfluxDB), then an
-    /// optional `::field` / `::tag`.
+    /// optional `::field` / `::tag` or type cast (`::integer`).
     fn var_ref(&mut self, first: String) -> Result<Expr, ParseError> {
         let mut name = first;
         while self.eat(&T::Dot)? {
@@ -1517,19 +1522,15 @@ impl Parser<'_> {
             match &tok.kind {
                 T::Keyword(K::Field) => Some(VarKind::Field),
                 T::Keyword(K::Tag) => Some(VarKind::Tag),
-                T::Ident { name: cast, .. }
-                    if ["float", "integer", "unsigned", "string", "boolean"]
-                        .iter()
-                        .any(|t| cast.eq_ignore_ascii_case(t)) =>
-                {
-                    return Err(self.error_at(
-                        &tok,
-                        format!(
-                            "type cast ::{cast} is not supported by PulsarDB: use ::field or ::tag"
-                        ),
-                    ));
-                }
-                _ => return Err(self.found(&tok, &["field", "tag"])),
+                T::Ident { name: cast, .. } => match cast.to_ascii_lowercase().as_str() {
+                    "float" => Some(VarKind::Float),
+                    "integer" => Some(VarKind::Integer),
+                    "unsigned" => Some(VarKind::Unsigned),
+                    "string" => Some(VarKind::String),
+                    "boolean" => Some(VarKind::Boolean),
+                    _ => return Err(self.found(&tok, CASTS)),
+                },
+                _ => return Err(self.found(&tok, CASTS)),
             }
         } else {
             None

@@ -35,6 +35,7 @@ use std::sync::atomic::Ordering;
 use pulsardb_core::{Aggregation, FieldType, Query, Value, WriteBatch};
 
 use super::ast::{BinOp, Dimension, Expr, Field, Fill, IntoTarget, Select, Source, VarKind};
+use super::cast;
 use super::cond::{self, Row, TimeRange};
 use super::exec::{Ctx, source_db};
 use super::result::{Cell, Series};
@@ -90,6 +91,8 @@ fn is_agg(name: &str) -> bool {
 struct Agg {
     func: String,
     field: String,
+    /// A type cast of the field's values (`mean(v::integer)`).
+    cast: Option<VarKind>,
     arg: Option<f64>,
     /// `count(distinct(field))`.
     distinct: bool,
@@ -103,7 +106,7 @@ struct Out {
     time: Option<i64>,
 }
 
-fn value_cell(v: Value) -> Cell {
+pub(crate) fn value_cell(v: Value) -> Cell {
     match v {
         Value::Float(f) => Cell::Float(f),
         Value::Integer(i) => Cell::Int(i),
@@ -386,14 +389,62 @@ fn walk<'e>(
     }
 }
 
-/// The field of `count(distinct(field))`.
-fn count_distinct<'a>(name: &str, args: &'a [Expr]) -> Option<&'a str> {
+/// A variable's name and its type cast, if any (`::field` and `::tag` are
+/// none); through parentheses.
+fn field_var(e: &Expr) -> Option<(&str, Option<VarKind>)> {
+    match e {
+        Expr::Var { name, kind } => Some((name, kind.filter(|k| k.is_cast()))),
+        Expr::Paren(x) => field_var(x),
+        _ => None,
+    }
+}
+
+/// The field (and cast) of `count(distinct(field))`.
+fn count_distinct<'a>(name: &str, args: &'a [Expr]) -> Option<(&'a str, Option<VarKind>)> {
     match (name, args) {
         ("count", [Expr::Call { name, args }]) if name == "distinct" => match args.as_slice() {
-            [Expr::Var { name, .. }] => Some(name),
+            [v @ Expr::Var { .. }] => field_var(v),
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// Drops the casts that change nothing: to the type a field is stored as
+/// (`mean(v::float)` over a float field), so the core can still answer
+/// such aggregates from its statistics.
+fn settle_casts(e: &mut Expr, types: &[(String, FieldType)], depth: usize) {
+    if depth > 128 {
+        return;
+    }
+    match e {
+        Expr::Var {
+            name,
+            kind: kind @ Some(_),
+        } => {
+            let stored = types.iter().find(|(f, _)| f == name).map(|(_, t)| *t);
+            let same = matches!(
+                (*kind, stored),
+                (Some(VarKind::Float), Some(FieldType::Float))
+                    | (Some(VarKind::Integer), Some(FieldType::Integer))
+                    | (Some(VarKind::Unsigned), Some(FieldType::Unsigned))
+                    | (Some(VarKind::Boolean), Some(FieldType::Boolean))
+            );
+            if same {
+                *kind = Some(VarKind::Field);
+            }
+        }
+        Expr::Binary { lhs, rhs, .. } => {
+            settle_casts(lhs, types, depth + 1);
+            settle_casts(rhs, types, depth + 1);
+        }
+        Expr::Paren(x) => settle_casts(x, types, depth + 1),
+        Expr::Call { args, .. } => {
+            for a in args {
+                settle_casts(a, types, depth + 1);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -408,10 +459,11 @@ fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
             if !is_agg(name) {
                 return Ok(true);
             }
-            if let Some(field) = count_distinct(name, args) {
+            if let Some((field, cast)) = count_distinct(name, args) {
                 let a = Agg {
                     func: name.clone(),
                     field: field.to_string(),
+                    cast,
                     arg: None,
                     distinct: true,
                 };
@@ -420,14 +472,10 @@ fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
                 }
                 return Ok(false);
             }
-            let field = match args.first() {
-                Some(Expr::Var { name: v, .. }) => v.clone(),
-                Some(Expr::Paren(x)) if matches!(**x, Expr::Var { .. }) => match &**x {
-                    Expr::Var { name: v, .. } => v.clone(),
-                    _ => String::new(),
-                },
-                _ => return Err(format!("{name}() takes a field name as its first argument")),
+            let Some((field, cast)) = args.first().and_then(field_var) else {
+                return Err(format!("{name}() takes a field name as its first argument"));
             };
+            let field = field.to_string();
             let arg = match (name.as_str(), args.get(1)) {
                 ("percentile", Some(Expr::Integer(i))) => Some(*i as f64),
                 ("percentile", Some(Expr::Number(n))) => Some(*n),
@@ -458,6 +506,7 @@ fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
             let a = Agg {
                 func: name.clone(),
                 field,
+                cast,
                 arg,
                 distinct: false,
             };
@@ -1153,7 +1202,10 @@ fn select_measurement(
     }
     group_by.sort();
     group_by.dedup();
-    let fields = expand(&s.fields, &wildcard.fields, &wildcard.tags, &group_by)?;
+    let mut fields = expand(&s.fields, &wildcard.fields, &wildcard.tags, &group_by)?;
+    for f in &mut fields {
+        settle_casts(&mut f.expr, &all_fields, 0);
+    }
     if fields.is_empty() {
         // `/regex/` matching nothing: no series, as InfluxDB.
         return Ok(Vec::new());
@@ -1161,7 +1213,7 @@ fn select_measurement(
     let field_names: Vec<&str> = all_fields.iter().map(|(f, _)| f.as_str()).collect();
     let is_tag = |name: &str, kind: Option<VarKind>| match kind {
         Some(VarKind::Tag) => true,
-        Some(VarKind::Field) => false,
+        Some(_) => false,
         None => {
             !field_names.contains(&name)
                 && (tags.iter().any(|t| t == name) || !name.eq_ignore_ascii_case("time"))
@@ -1307,7 +1359,7 @@ fn select_measurement(
         && split.rows.is_empty()
         && aggs
             .iter()
-            .all(|a| !a.distinct && CORE_AGGS.contains(&a.func.as_str()));
+            .all(|a| !a.distinct && a.cast.is_none() && CORE_AGGS.contains(&a.func.as_str()));
     // With `aux`: group → window → the selected point's series tags and row.
     let mut aux_rows: AuxRows = BTreeMap::new();
     // group → window → aggregate key → value
@@ -1361,7 +1413,8 @@ fn select_measurement(
         }
         fields_read(&split.rows, &is_tag, &mut needed)?;
         let rows = raw_rows(ctx, src, db, m, &needed, range, &tag_expr, cap)?;
-        let mut agg_fields: Vec<&str> = aggs.iter().map(|a| a.field.as_str()).collect();
+        let mut agg_fields: Vec<(&str, Option<VarKind>)> =
+            aggs.iter().map(|a| (a.field.as_str(), a.cast)).collect();
         agg_fields.sort_unstable();
         agg_fields.dedup();
         let mut regexes = HashMap::new();
@@ -1369,8 +1422,10 @@ fn select_measurement(
             clippy::type_complexity,
             reason = "a local grouping, spelled out where it is built"
         )]
-        let mut lists: BTreeMap<Tags, BTreeMap<i64, HashMap<&str, Vec<(i64, Value)>>>> =
-            BTreeMap::new();
+        let mut lists: BTreeMap<
+            Tags,
+            BTreeMap<i64, HashMap<(&str, Option<VarKind>), Vec<(i64, Value)>>>,
+        > = BTreeMap::new();
         // With `aux`: the selector's candidate points (time, value, series).
         let mut cands: Candidates = BTreeMap::new();
         for (si, (tags_of, series_rows)) in rows.iter().enumerate() {
@@ -1391,27 +1446,32 @@ fn select_measurement(
                     Some(win) => win.start(*t),
                     None => range.start,
                 };
-                let slot = lists
-                    .entry(group.clone())
-                    .or_default()
-                    .entry(w)
-                    .or_default();
-                // Once per field, however many aggregates read it.
-                for f in &agg_fields {
-                    if let Some(v) = vals.get(*f) {
-                        slot.entry(*f).or_default().push((*t, *v));
+                // Once per field, however many aggregates read it. A row
+                // without a value for any of them (only the condition's
+                // fields, or values a cast turns null) opens no window: no
+                // points, no series, as in InfluxDB.
+                for &(f, c) in &agg_fields {
+                    if let Some(v) = vals.get(f).and_then(|v| cast::value(*v, c)) {
+                        lists
+                            .entry(group.clone())
+                            .or_default()
+                            .entry(w)
+                            .or_default()
+                            .entry((f, c))
+                            .or_default()
+                            .push((*t, v));
                     }
                 }
                 if aux
                     && let Some(a) = aggs.first()
-                    && let Some(v) = vals.get(&a.field)
+                    && let Some(v) = vals.get(&a.field).and_then(|v| cast::value(*v, a.cast))
                 {
                     cands
                         .entry(group.clone())
                         .or_default()
                         .entry(w)
                         .or_default()
-                        .push((*t, *v, si));
+                        .push((*t, v, si));
                 }
             }
         }
@@ -1430,7 +1490,10 @@ fn select_measurement(
                 }
                 let per: Vec<&[(i64, Value)]> = ws
                     .values()
-                    .map(|f| f.get(a.field.as_str()).map_or(&[][..], Vec::as_slice))
+                    .map(|f| {
+                        f.get(&(a.field.as_str(), a.cast))
+                            .map_or(&[][..], Vec::as_slice)
+                    })
                     .collect();
                 across.push(integrals(&per, interval, a.arg.unwrap_or(1e9)));
             }
@@ -1439,7 +1502,7 @@ fn select_measurement(
                 let slot = gg.entry(w).or_insert_with(|| vec![None; aggs.len()]);
                 for ((a, out), acr) in aggs.iter().zip(slot.iter_mut()).zip(&across) {
                     let pts = per_field
-                        .get(a.field.as_str())
+                        .get(&(a.field.as_str(), a.cast))
                         .map_or(&[][..], Vec::as_slice);
                     if let Some(v) = acr.get(wi) {
                         *out = v.map(|v| Out {
@@ -1625,7 +1688,10 @@ fn select_measurement(
                             .iter()
                             .find(|(k, _)| k == name)
                             .map_or(Cell::Null, |(_, v)| Cell::Str(v.clone())),
-                        Some((_, vals)) => vals.get(name).map_or(Cell::Null, |v| value_cell(*v)),
+                        Some((_, vals)) => vals
+                            .get(name)
+                            .and_then(|v| cast::value(*v, *kind))
+                            .map_or(Cell::Null, value_cell),
                         None => Cell::Null,
                     });
                 }
@@ -1679,10 +1745,8 @@ fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
         return None;
     }
     let distinct = count_distinct(name, args);
-    let field = match (args.first(), distinct) {
-        (_, Some(f)) => f,
-        (Some(Expr::Var { name, .. }), None) => name.as_str(),
-        _ => return Some(Cell::Null),
+    let Some((field, cast)) = distinct.or_else(|| args.first().and_then(field_var)) else {
+        return Some(Cell::Null);
     };
     let arg = match args.get(1) {
         Some(Expr::Integer(i)) => Some(*i as f64),
@@ -1691,7 +1755,11 @@ fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
         _ => None,
     };
     let i = aggs.iter().position(|a| {
-        a.func == *name && a.field == field && a.arg == arg && a.distinct == distinct.is_some()
+        a.func == *name
+            && a.field == field
+            && a.cast == cast
+            && a.arg == arg
+            && a.distinct == distinct.is_some()
     });
     Some(
         i.and_then(|i| v.get(i))
@@ -1948,7 +2016,11 @@ fn raw_select(
                             .find(|(k, _)| k == name)
                             .map_or(Cell::Null, |(_, v)| Cell::Str(v.clone())),
                     ),
-                    Expr::Var { name, .. } => Some(cells.get(name).cloned().unwrap_or(Cell::Null)),
+                    Expr::Var { name, kind } => Some(
+                        cells
+                            .get(name)
+                            .map_or(Cell::Null, |c| cast::cell(c.clone(), *kind)),
+                    ),
                     _ => None,
                 }
             };

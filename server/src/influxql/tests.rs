@@ -685,6 +685,11 @@ fn projections() {
         (r#""x"::field"#, field(typed("x", VarKind::Field))),
         ("host::tag", field(typed("host", VarKind::Tag))),
         ("host::TAG", field(typed("host", VarKind::Tag))),
+        (r#""x"::float"#, field(typed("x", VarKind::Float))),
+        ("x::INTEGER", field(typed("x", VarKind::Integer))),
+        ("x::unsigned", field(typed("x", VarKind::Unsigned))),
+        ("x::string", field(typed("x", VarKind::String))),
+        ("x::boolean", field(typed("x", VarKind::Boolean))),
         (
             "value * 2 + 1",
             field(bin(Add, bin(Mul, var("value"), int(2)), int(1))),
@@ -1649,14 +1654,8 @@ fn typical_mistakes() {
             11,
         ),
         (
-            "SELECT \"x\"::float FROM m",
-            "type cast ::float is not supported by PulsarDB: use ::field or ::tag",
-            1,
-            13,
-        ),
-        (
             "SELECT x::foo FROM m",
-            "found foo, expected field, tag",
+            "found foo, expected float, integer, unsigned, string, boolean, field, tag",
             1,
             11,
         ),

@@ -30,6 +30,7 @@ use pulsardb_core::catalog::TagExpr;
 use pulsardb_core::{FieldType, Value};
 
 use super::super::ast::{Expr, Field, Select, VarKind};
+use super::super::cast;
 use super::super::cond::{self, Row, Split, TimeRange};
 use super::super::exec::Ctx;
 use super::super::result::{Cell, Series};
@@ -56,6 +57,8 @@ pub(super) struct Multi {
     at: usize,
     /// The field it reads.
     field: String,
+    /// A type cast of its values (`top(v::integer, 3)`).
+    cast: Option<VarKind>,
     /// `top`/`bottom`: the tags between the field and `N`.
     tags: Vec<String>,
     /// `top`/`bottom`: `N`.
@@ -135,8 +138,8 @@ pub(super) fn find(
                     .into(),
             );
         }
-        let field = match args.as_slice() {
-            [Expr::Var { name, .. }] => name.clone(),
+        let (field, cast) = match args.as_slice() {
+            [Expr::Var { name, kind }] => (name.clone(), kind.filter(|k| k.is_cast())),
             [] => return Err("distinct function requires at least one argument".into()),
             [_] => return Err("expected field argument in distinct()".into()),
             _ => return Err("distinct function can only have one argument".into()),
@@ -146,6 +149,7 @@ pub(super) fn find(
             call,
             at,
             field,
+            cast,
             tags: Vec::new(),
             n: 0,
         }));
@@ -161,22 +165,22 @@ pub(super) fn find(
             args.len()
         ));
     }
-    let field = match args.first() {
+    let (field, cast) = match args.first() {
         // A name that is no field of this measurement selects nothing
         // (another measurement of the FROM list may have it).
         // `v::tag` names no field: nothing (no field has an empty name).
         Some(Expr::Var {
             kind: Some(VarKind::Tag),
             ..
-        }) => String::new(),
-        Some(Expr::Var { name: v, .. }) => v.clone(),
+        }) => (String::new(), None),
+        Some(Expr::Var { name: v, kind }) => (v.clone(), kind.filter(|k| k.is_cast())),
         Some(a) => {
             return Err(format!(
                 "expected first argument to be a field in {name}(), found {}",
                 shown(a)
             ));
         }
-        None => String::new(),
+        None => (String::new(), None),
     };
     let n = match args.last() {
         Some(Expr::Integer(n)) if *n >= 1 => usize::try_from(*n).unwrap_or(usize::MAX),
@@ -220,6 +224,7 @@ pub(super) fn find(
         call,
         at,
         field,
+        cast,
         tags,
         n,
     }))
@@ -300,6 +305,13 @@ pub(super) fn run(
     let Some(&(_, ty)) = all_fields.iter().find(|(f, _)| *f == m.field) else {
         return Ok(Vec::new());
     };
+    let ty = match m.cast {
+        Some(VarKind::Float) => FieldType::Float,
+        Some(VarKind::Integer) => FieldType::Integer,
+        Some(VarKind::Unsigned) => FieldType::Unsigned,
+        Some(VarKind::Boolean) => FieldType::Boolean,
+        _ => ty,
+    };
     if ty == FieldType::Boolean && m.func != Func::Distinct {
         let name = if m.func == Func::Top { "top" } else { "bottom" };
         return Err(format!(
@@ -320,7 +332,7 @@ pub(super) fn run(
     for (si, (tags_of, series_rows)) in rows.iter().enumerate() {
         let per_window = cands.entry(group_key(group_by, tags_of)).or_default();
         for (&t, vals) in series_rows {
-            let Some(&v) = vals.get(&m.field) else {
+            let Some(v) = vals.get(&m.field).and_then(|v| cast::value(*v, m.cast)) else {
                 continue;
             };
             if !split.rows.is_empty() {
@@ -394,9 +406,10 @@ pub(super) fn run(
                                 .find(|(k, _)| k == name)
                                 .map_or(Cell::Null, |(_, v)| Cell::Str(v.clone())),
                         ),
-                        Expr::Var { name, .. } => Some(
+                        Expr::Var { name, kind } => Some(
                             vals.and_then(|r| r.get(name))
-                                .map_or(Cell::Null, |v| value_cell(*v)),
+                                .and_then(|v| cast::value(*v, *kind))
+                                .map_or(Cell::Null, value_cell),
                         ),
                         _ => None,
                     }
