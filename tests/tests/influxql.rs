@@ -167,6 +167,34 @@ fn influxql_over_nab() {
         keys.iter()
             .all(|k| k[0].as_str().unwrap().starts_with("realTraffic,file="))
     );
+    // A tag compares with a string or a regex: anything else is refused,
+    // saying why, rather than ignored (which would list every series).
+    for (q, why) in [
+        (
+            "SHOW SERIES FROM realTraffic WHERE value > 0",
+            "invalid tag comparison operator > on tag \"value\"",
+        ),
+        (
+            "SHOW TAG VALUES WITH KEY = file WHERE file = 1",
+            "tag \"file\" = a number",
+        ),
+        (
+            "SHOW MEASUREMENTS WHERE file >= 'a'",
+            "invalid tag comparison operator >= on tag \"file\"",
+        ),
+    ] {
+        let v = t.get(q, "");
+        let e = v["results"][0]["error"].as_str().unwrap_or_default();
+        assert!(e.starts_with(why), "{q}: {v}");
+    }
+    let v = t.get("SHOW SERIES FROM realTraffic WHERE true", "");
+    assert_eq!(
+        v["results"][0]["series"][0]["values"]
+            .as_array()
+            .map(Vec::len),
+        Some(7),
+        "{v}"
+    );
     let v = t.get("SHOW RETENTION POLICIES ON \"nab\"", "");
     assert_eq!(
         v["results"][0]["series"][0]["columns"],

@@ -78,6 +78,27 @@ pub enum Statement {
         /// `OFFSET`.
         offset: Option<u64>,
     },
+    /// `SHOW SERIES|MEASUREMENT|TAG KEY|TAG VALUES|FIELD KEY [EXACT] CARDINALITY
+    /// [ON db] [FROM sources] [WITH KEY ...] [WHERE cond] [LIMIT n] [OFFSET n]`
+    /// (`WITH KEY`, required, only for TAG VALUES).
+    ShowCardinality {
+        /// What is counted.
+        of: Cardinality,
+        /// `EXACT`.
+        exact: bool,
+        /// `ON db`.
+        db: Option<String>,
+        /// `FROM`.
+        sources: Vec<Source>,
+        /// `WITH KEY ...` (TAG VALUES).
+        key: Option<NameMatch>,
+        /// `WHERE` (on tags).
+        condition: Option<Expr>,
+        /// `LIMIT` (on each answer's one row, as in InfluxDB).
+        limit: Option<u64>,
+        /// `OFFSET`.
+        offset: Option<u64>,
+    },
     /// `SHOW RETENTION POLICIES [ON db]`
     ShowRetentionPolicies {
         /// `ON db`.
@@ -114,6 +135,34 @@ pub enum Statement {
     },
     /// `SELECT ... INTO target FROM ...`: the answer written as points.
     SelectInto(Box<Select>, IntoTarget),
+}
+
+/// What `SHOW ... CARDINALITY` counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cardinality {
+    /// `SHOW SERIES CARDINALITY`: series per measurement.
+    Series,
+    /// `SHOW MEASUREMENT CARDINALITY`: measurements.
+    Measurements,
+    /// `SHOW TAG KEY CARDINALITY`: tag keys per measurement.
+    TagKeys,
+    /// `SHOW TAG VALUES CARDINALITY`: (key, value) pairs per measurement.
+    TagValues,
+    /// `SHOW FIELD KEY CARDINALITY`: field keys per measurement.
+    FieldKeys,
+}
+
+impl Cardinality {
+    /// The statement's words, as InfluxDB's messages name it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Cardinality::Series => "SERIES",
+            Cardinality::Measurements => "MEASUREMENT",
+            Cardinality::TagKeys => "TAG KEY",
+            Cardinality::TagValues => "TAG VALUES",
+            Cardinality::FieldKeys => "FIELD KEY",
+        }
+    }
 }
 
 /// Where `SELECT ... INTO` writes: `[db.[rp].]measurement`, or
@@ -314,6 +363,29 @@ pub enum BinOp {
     Div,
     /// `%`
     Mod,
+}
+
+impl BinOp {
+    /// The operator as written (`!=` for `<>` too).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Or => "OR",
+            BinOp::And => "AND",
+            BinOp::Eq => "=",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Lte => "<=",
+            BinOp::Gt => ">",
+            BinOp::Gte => ">=",
+            BinOp::EqRegex => "=~",
+            BinOp::NeRegex => "!~",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+        }
+    }
 }
 
 /// An expression.

@@ -266,7 +266,7 @@ fn tag_expr1(
     }
     let e = strip(e);
     let Expr::Binary { op, lhs, rhs } = e else {
-        return Err(format!("not a tag condition: {e:?}"));
+        return Err("a tag condition compares a tag key with a value (= or != and a string, =~ or !~ and a regex)".into());
     };
     match op {
         BinOp::And => Ok(TagExpr::And(
@@ -303,8 +303,21 @@ fn tag_expr1(
                         TagExpr::NotIn(key, hits)
                     })
                 }
-                (op, lit) => Err(format!(
-                    "cannot compare tag \"{key}\" with {op:?} {lit:?}; use = or != with a string, =~ or !~ with a regex"
+                (BinOp::Eq | BinOp::Ne | BinOp::EqRegex | BinOp::NeRegex, lit) => Err(format!(
+                    "tag \"{key}\" {} {}: a tag compares with = or != and a string, =~ or !~ and a regex",
+                    op.symbol(),
+                    match lit {
+                        Expr::String(_) => "a string",
+                        Expr::Regex(_) => "a regex",
+                        Expr::Integer(_) | Expr::Number(_) => "a number",
+                        Expr::Bool(_) => "a boolean",
+                        Expr::Duration(_) => "a duration",
+                        _ => "an expression",
+                    }
+                )),
+                (op, _) => Err(format!(
+                    "invalid tag comparison operator {} on tag \"{key}\": a tag compares with = or != and a string, =~ or !~ and a regex",
+                    op.symbol()
                 )),
             }
         }

@@ -2,7 +2,7 @@
 
 use pulsardb_core::catalog::TagExpr;
 
-use super::ast::{Expr, NameMatch, Source, Statement};
+use super::ast::{Cardinality, Expr, NameMatch, Source, Statement};
 use super::cond;
 use super::result::{Cell, Series, StatementResult, go_duration};
 use crate::engine::Engine;
@@ -78,7 +78,18 @@ impl Ctx<'_> {
     pub fn tag_condition(&self, db: &str, m: &str, c: Option<&Expr>) -> Result<TagExpr, String> {
         let Some(c) = c else { return Ok(TagExpr::True) };
         let split = cond::split(Some(c), self.now, None, &|_, _| true)?;
-        cond::tag_expr(&split.tags, &|key| {
+        // Every name is a tag here: a conjunct left for rows compares one
+        // with a number or the like, which selects nothing sensible. Its
+        // error says why (InfluxDB answers every series to `usage = 1`).
+        // (`WHERE true` stays true.)
+        let parts: Vec<Expr> = split
+            .tags
+            .iter()
+            .chain(&split.rows)
+            .filter(|p| !matches!(p, Expr::Bool(true)))
+            .cloned()
+            .collect();
+        cond::tag_expr(&parts, &|key| {
             self.engine.with_db(|d| {
                 d.tag_values(db, m, key, &TagExpr::True)
                     .into_iter()
@@ -125,6 +136,157 @@ fn one_column(name: &str, column: &str, values: Vec<String>) -> Vec<Series> {
         values: values.into_iter().map(|v| vec![Cell::Str(v)]).collect(),
         ..Default::default()
     }]
+}
+
+/// The tag keys of measurement `m`; with a condition, those of the series
+/// it selects.
+fn tag_keys(
+    ctx: &Ctx<'_>,
+    db: &str,
+    m: &str,
+    condition: Option<&Expr>,
+) -> Result<Vec<String>, String> {
+    if condition.is_none() {
+        return Ok(ctx
+            .engine
+            .with_db(|d| d.tag_keys(db, m).into_iter().map(str::to_string).collect()));
+    }
+    let expr = ctx.tag_condition(db, m, condition)?;
+    Ok(ctx.engine.with_db(|d| {
+        let cat = d.catalog();
+        let mut keys: Vec<String> = Vec::new();
+        if let Some(dbi) = cat.db(db) {
+            for t in cat.select_tagsets(dbi, m, &expr) {
+                if let Some(ts) = cat.tagset(t) {
+                    for &(k, _) in ts.tags.iter() {
+                        let k = cat.strings().resolve(k).to_string();
+                        if !keys.contains(&k) {
+                            keys.push(k);
+                        }
+                    }
+                }
+            }
+        }
+        keys.sort();
+        keys
+    }))
+}
+
+/// The (key, value) pairs of measurement `m` whose key matches `key`, in
+/// the series `condition` selects.
+fn tag_values(
+    ctx: &Ctx<'_>,
+    db: &str,
+    m: &str,
+    key: &NameMatch,
+    condition: Option<&Expr>,
+) -> Result<Vec<(String, String)>, String> {
+    let expr = ctx.tag_condition(db, m, condition)?;
+    let keys: Vec<String> = ctx
+        .engine
+        .with_db(|d| d.tag_keys(db, m).into_iter().map(str::to_string).collect());
+    let mut rows = Vec::new();
+    for k in keys {
+        if !name_matches(key, &k)? {
+            continue;
+        }
+        let vals: Vec<String> = ctx.engine.with_db(|d| {
+            d.tag_values(db, m, &k, &expr)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        });
+        rows.extend(vals.into_iter().map(|v| (k.clone(), v)));
+    }
+    Ok(rows)
+}
+
+/// `SHOW ... CARDINALITY`, as InfluxDB 1.x answers it:
+/// - a count per measurement, named after it, column `count` (series, tag
+///   keys, (key, value) pairs, field keys); measurements have one count;
+/// - `SHOW SERIES CARDINALITY` and `SHOW MEASUREMENT CARDINALITY` without
+///   `EXACT`, FROM and WHERE answer one column `cardinality estimation`.
+///   InfluxDB estimates it (HyperLogLog); here it is the exact count, which
+///   the catalog has at hand;
+/// - counts of 0 are left out; LIMIT and OFFSET apply to each answer's one
+///   row; a time in WHERE is refused.
+#[allow(clippy::too_many_arguments)]
+fn cardinality(
+    ctx: &Ctx<'_>,
+    of: Cardinality,
+    exact: bool,
+    db: Option<&str>,
+    sources: &[Source],
+    key: Option<&NameMatch>,
+    condition: Option<&Expr>,
+    (limit, offset): (Option<u64>, Option<u64>),
+) -> Result<Vec<Series>, String> {
+    if condition.is_some_and(|c| cond::mentions_time(c, 0)) {
+        return Err(format!(
+            "SHOW {} EXACT CARDINALITY doesn't support time in WHERE clause",
+            of.words()
+        ));
+    }
+    let db = ctx.database(db)?;
+    let e = ctx.engine;
+    let count = |column: &str, name: &str, n: usize| Series {
+        name: name.into(),
+        columns: vec![column.into()],
+        values: page(vec![vec![Cell::Int(n as i64)]], limit, offset),
+        ..Default::default()
+    };
+    let estimate = !exact
+        && sources.is_empty()
+        && condition.is_none()
+        && matches!(of, Cardinality::Series | Cardinality::Measurements);
+    let mut per: Vec<(String, usize)> = Vec::new();
+    for m in ctx.measurements(&db, sources)? {
+        // Series the condition selects (all without one).
+        let selected = || -> Result<usize, String> {
+            let expr = ctx.tag_condition(&db, &m, condition)?;
+            Ok(e.with_db(|d| {
+                d.catalog()
+                    .db(&db)
+                    .map_or(0, |dbi| d.catalog().select_tagsets(dbi, &m, &expr).len())
+            }))
+        };
+        let n = match of {
+            Cardinality::Series => selected()?,
+            Cardinality::Measurements => usize::from(selected()? > 0),
+            Cardinality::TagKeys => tag_keys(ctx, &db, &m, condition)?.len(),
+            Cardinality::TagValues => {
+                let key = key.ok_or("SHOW TAG VALUES CARDINALITY needs WITH KEY")?;
+                tag_values(ctx, &db, &m, key, condition)?.len()
+            }
+            Cardinality::FieldKeys => {
+                if condition.is_some() && selected()? == 0 {
+                    0
+                } else {
+                    e.with_db(|d| d.field_keys(&db, &m).len())
+                }
+            }
+        };
+        per.push((m, n));
+    }
+    let total: usize = per.iter().map(|(_, n)| n).sum();
+    let answers = if estimate {
+        vec![count("cardinality estimation", "", total)]
+    } else if of == Cardinality::Measurements {
+        vec![count("count", "", total)]
+            .into_iter()
+            .filter(|_| total > 0)
+            .collect()
+    } else {
+        per.into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(m, n)| count("count", &m, n))
+            .collect()
+    };
+    // OFFSET past the one row leaves no answer.
+    Ok(answers
+        .into_iter()
+        .filter(|s| !s.values.is_empty())
+        .collect())
 }
 
 /// Runs one statement.
@@ -226,34 +388,7 @@ fn run(ctx: &Ctx<'_>, stmt: &Statement) -> Result<Vec<Series>, String> {
             let db = ctx.database(db.as_deref().or(source_db(sources)))?;
             let mut out = Vec::new();
             for m in ctx.measurements(&db, sources)? {
-                let keys: Vec<String> = if condition.is_some() {
-                    let expr = ctx.tag_condition(&db, &m, condition.as_ref())?;
-                    e.with_db(|d| {
-                        let cat = d.catalog();
-                        let mut keys: Vec<String> = Vec::new();
-                        if let Some(dbi) = cat.db(&db) {
-                            for t in cat.select_tagsets(dbi, &m, &expr) {
-                                if let Some(ts) = cat.tagset(t) {
-                                    for &(k, _) in ts.tags.iter() {
-                                        let k = cat.strings().resolve(k).to_string();
-                                        if !keys.contains(&k) {
-                                            keys.push(k);
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        keys.sort();
-                        keys
-                    })
-                } else {
-                    e.with_db(|d| {
-                        d.tag_keys(&db, &m)
-                            .into_iter()
-                            .map(str::to_string)
-                            .collect()
-                    })
-                };
+                let keys = tag_keys(ctx, &db, &m, condition.as_ref())?;
                 out.extend(one_column(&m, "tagKey", page(keys, *limit, *offset)));
             }
             Ok(out)
@@ -269,29 +404,10 @@ fn run(ctx: &Ctx<'_>, stmt: &Statement) -> Result<Vec<Series>, String> {
             let db = ctx.database(db.as_deref().or(source_db(sources)))?;
             let mut out = Vec::new();
             for m in ctx.measurements(&db, sources)? {
-                let expr = ctx.tag_condition(&db, &m, condition.as_ref())?;
-                let keys: Vec<String> = e.with_db(|d| {
-                    d.tag_keys(&db, &m)
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect()
-                });
-                let mut rows = Vec::new();
-                for k in keys {
-                    if !name_matches(key, &k)? {
-                        continue;
-                    }
-                    let vals: Vec<String> = e.with_db(|d| {
-                        d.tag_values(&db, &m, &k, &expr)
-                            .into_iter()
-                            .map(str::to_string)
-                            .collect()
-                    });
-                    rows.extend(
-                        vals.into_iter()
-                            .map(|v| vec![Cell::Str(k.clone()), Cell::Str(v)]),
-                    );
-                }
+                let rows: Vec<Vec<Cell>> = tag_values(ctx, &db, &m, key, condition.as_ref())?
+                    .into_iter()
+                    .map(|(k, v)| vec![Cell::Str(k), Cell::Str(v)])
+                    .collect();
                 let rows = page(rows, *limit, *offset);
                 if !rows.is_empty() {
                     out.push(Series {
@@ -351,6 +467,25 @@ fn run(ctx: &Ctx<'_>, stmt: &Statement) -> Result<Vec<Series>, String> {
             keys.sort();
             Ok(one_column("", "key", page(keys, *limit, *offset)))
         }
+        Statement::ShowCardinality {
+            of,
+            exact,
+            db,
+            sources,
+            key,
+            condition,
+            limit,
+            offset,
+        } => cardinality(
+            ctx,
+            *of,
+            *exact,
+            db.as_deref().or(source_db(sources)),
+            sources,
+            key.as_ref(),
+            condition.as_ref(),
+            (*limit, *offset),
+        ),
         Statement::ShowRetentionPolicies { db } => {
             let db = ctx.database(db.as_deref())?;
             let _ = db;

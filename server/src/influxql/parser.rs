@@ -34,7 +34,8 @@
 use std::fmt;
 
 use super::ast::{
-    BinOp, Dimension, Expr, Field, Fill, IntoTarget, NameMatch, Select, Source, Statement, VarKind,
+    BinOp, Cardinality, Dimension, Expr, Field, Fill, IntoTarget, NameMatch, Select, Source,
+    Statement, VarKind,
 };
 use super::lexer::{Keyword as K, LexError, Lexer, Pos, Token, TokenKind as T, bounded};
 
@@ -498,7 +499,7 @@ impl Parser<'_> {
                 start_end,
                 format!(
                     "invalid operator {} in SELECT clause; operator is intended for WHERE clause",
-                    op_str(op)
+                    op.symbol()
                 ),
             ));
         }
@@ -817,10 +818,10 @@ impl Parser<'_> {
                     T::Keyword(K::Values)
                         if self.peek_kw(K::Exact)? || self.peek_kw(K::Cardinality)? =>
                     {
-                        "SHOW TAG VALUES CARDINALITY"
+                        return self.show_cardinality(Cardinality::TagValues);
                     }
                     T::Keyword(K::Values) => return self.show_tag_values(),
-                    T::Keyword(K::Key) => "SHOW TAG KEY CARDINALITY",
+                    T::Keyword(K::Key) => return self.show_cardinality(Cardinality::TagKeys),
                     _ => return Err(self.found(&which, &["KEYS", "VALUES"])),
                 }
             }
@@ -828,12 +829,12 @@ impl Parser<'_> {
                 let which = self.bump()?;
                 match which.kind {
                     T::Keyword(K::Keys) => return self.show_field_keys(),
-                    T::Keyword(K::Key) => "SHOW FIELD KEY CARDINALITY",
+                    T::Keyword(K::Key) => return self.show_cardinality(Cardinality::FieldKeys),
                     _ => return Err(self.found(&which, &["KEYS"])),
                 }
             }
             T::Keyword(K::Series) if self.peek_kw(K::Exact)? || self.peek_kw(K::Cardinality)? => {
-                "SHOW SERIES CARDINALITY"
+                return self.show_cardinality(Cardinality::Series);
             }
             T::Keyword(K::Series) => return self.show_series(),
             T::Keyword(K::Retention) => {
@@ -850,7 +851,7 @@ impl Parser<'_> {
             T::Keyword(K::Measurement)
                 if self.peek_kw(K::Exact)? || self.peek_kw(K::Cardinality)? =>
             {
-                "SHOW MEASUREMENT CARDINALITY"
+                return self.show_cardinality(Cardinality::Measurements);
             }
             T::Keyword(K::Users) => "SHOW USERS",
             T::Keyword(K::Grants) => "SHOW GRANTS",
@@ -1078,6 +1079,62 @@ impl Parser<'_> {
         Ok(Statement::ShowFieldKeys {
             db,
             sources: sources.unwrap_or_default(),
+            limit,
+            offset,
+        })
+    }
+
+    /// After `SHOW SERIES` (or `MEASUREMENT`, `TAG KEY`, `TAG VALUES`,
+    /// `FIELD KEY`): `[EXACT] CARDINALITY` and the clauses.
+    fn show_cardinality(&mut self, of: Cardinality) -> Result<Statement, ParseError> {
+        const CLAUSES: &[&str] = &["ON", "FROM", "WITH KEY", "WHERE", "LIMIT", "OFFSET"];
+        let exact = self.eat_kw(K::Exact)?;
+        self.expect_kw(K::Cardinality)?;
+        let mut next = 0;
+        let db = self.on_db()?;
+        if db.is_some() {
+            next = 1;
+        }
+        let sources = self.optional_from()?;
+        if sources.is_some() {
+            next = 2;
+        }
+        let key = if of == Cardinality::TagValues {
+            if !self.peek_kw(K::With)? {
+                let tok = self.bump()?;
+                let expected = CLAUSES.get(next..=2).unwrap_or_default();
+                return Err(self.found(&tok, expected));
+            }
+            self.bump()?;
+            self.expect_kw(K::Key)?;
+            next = 3;
+            Some(self.tag_key_match()?)
+        } else {
+            next = next.max(3);
+            None
+        };
+        let condition = self.where_condition()?;
+        if condition.is_some() {
+            next = 4;
+        }
+        if self.peek_kw(K::Group)? {
+            let tok = self.bump()?;
+            return Err(self.unsupported(&tok, "GROUP BY in SHOW ... CARDINALITY"));
+        }
+        let (limit, offset, next) = self.limit_offset(next, 4)?;
+        let clauses: Vec<&str> = after(CLAUSES, next)
+            .iter()
+            .copied()
+            .filter(|c| *c != "WITH KEY" || of == Cardinality::TagValues)
+            .collect();
+        self.end(&clauses)?;
+        Ok(Statement::ShowCardinality {
+            of,
+            exact,
+            db,
+            sources: sources.unwrap_or_default(),
+            key,
+            condition,
             limit,
             offset,
         })
@@ -1536,26 +1593,6 @@ impl Parser<'_> {
             None
         };
         Ok(Expr::Var { name, kind })
-    }
-}
-
-fn op_str(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Or => "OR",
-        BinOp::And => "AND",
-        BinOp::Eq => "=",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Lte => "<=",
-        BinOp::Gt => ">",
-        BinOp::Gte => ">=",
-        BinOp::EqRegex => "=~",
-        BinOp::NeRegex => "!~",
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Mod => "%",
     }
 }
 

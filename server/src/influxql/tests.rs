@@ -4,7 +4,8 @@
 //! mutated queries.
 
 use super::ast::{
-    BinOp, Dimension, Expr, Field, Fill, IntoTarget, NameMatch, Select, Source, Statement, VarKind,
+    BinOp, Cardinality, Dimension, Expr, Field, Fill, IntoTarget, NameMatch, Select, Source,
+    Statement, VarKind,
 };
 use super::parser::{MAX_EXPR_DEPTH, MAX_NESTING, MAX_SUBQUERIES, ParseError, parse};
 
@@ -1428,6 +1429,105 @@ fn delete_statements() {
 }
 
 #[test]
+fn cardinality_statements() {
+    let card = |of, exact, db: Option<&str>, sources, key, condition, limit, offset| {
+        Statement::ShowCardinality {
+            of,
+            exact,
+            db: db.map(str::to_string),
+            sources,
+            key,
+            condition,
+            limit,
+            offset,
+        }
+    };
+    let cpu = || {
+        vec![Source::Measurement {
+            db: None,
+            rp: None,
+            name: "cpu".into(),
+        }]
+    };
+    use Cardinality as C;
+    for (q, want) in [
+        (
+            "SHOW MEASUREMENT CARDINALITY",
+            card(C::Measurements, false, None, vec![], None, None, None, None),
+        ),
+        (
+            "SHOW MEASUREMENT EXACT CARDINALITY ON db",
+            card(
+                C::Measurements,
+                true,
+                Some("db"),
+                vec![],
+                None,
+                None,
+                None,
+                None,
+            ),
+        ),
+        (
+            "SHOW SERIES CARDINALITY FROM cpu WHERE host = 'a' LIMIT 1 OFFSET 2",
+            card(
+                C::Series,
+                false,
+                None,
+                cpu(),
+                None,
+                Some(cond("host = 'a'")),
+                Some(1),
+                Some(2),
+            ),
+        ),
+        (
+            "SHOW TAG KEY EXACT CARDINALITY",
+            card(C::TagKeys, true, None, vec![], None, None, None, None),
+        ),
+        (
+            "SHOW TAG VALUES CARDINALITY ON db FROM cpu WITH KEY IN (a, b) WHERE x = 'y'",
+            card(
+                C::TagValues,
+                false,
+                Some("db"),
+                cpu(),
+                Some(NameMatch::In(vec!["a".into(), "b".into()])),
+                Some(cond("x = 'y'")),
+                None,
+                None,
+            ),
+        ),
+        (
+            "SHOW FIELD KEY CARDINALITY FROM cpu",
+            card(C::FieldKeys, false, None, cpu(), None, None, None, None),
+        ),
+    ] {
+        assert_eq!(one(q), want, "{q}");
+    }
+    assert_eq!(
+        err_at("SHOW TAG VALUES CARDINALITY"),
+        ("found EOF, expected ON, FROM, WITH KEY".into(), 1, 28)
+    );
+    assert_eq!(
+        err_at("SHOW SERIES CARDINALITY WITH KEY = a").0,
+        "found WITH, expected WHERE, LIMIT, OFFSET, ;"
+    );
+    assert_eq!(
+        err_at("SHOW SERIES EXACT CARDINALITY GROUP BY host"),
+        (
+            "GROUP BY in SHOW ... CARDINALITY is not supported by PulsarDB".into(),
+            1,
+            31
+        )
+    );
+    assert_eq!(
+        err_at("SHOW FIELD KEY CARDINALITY LIMIT 1 LIMIT 2").0,
+        "found LIMIT, expected OFFSET, ;"
+    );
+}
+
+#[test]
 fn unsupported_statements_are_named() {
     for (q, name) in [
         ("SHOW USERS", "SHOW USERS"),
@@ -1470,28 +1570,6 @@ fn unsupported_statements_are_named() {
         ("DROP SUBSCRIPTION s ON db.rp", "DROP SUBSCRIPTION"),
         ("EXPLAIN SELECT v FROM m", "EXPLAIN"),
         ("EXPLAIN ANALYZE SELECT v FROM m", "EXPLAIN"),
-        (
-            "SHOW MEASUREMENT CARDINALITY",
-            "SHOW MEASUREMENT CARDINALITY",
-        ),
-        (
-            "SHOW MEASUREMENT EXACT CARDINALITY",
-            "SHOW MEASUREMENT CARDINALITY",
-        ),
-        ("SHOW SERIES CARDINALITY", "SHOW SERIES CARDINALITY"),
-        (
-            "SHOW SERIES EXACT CARDINALITY ON db",
-            "SHOW SERIES CARDINALITY",
-        ),
-        ("SHOW TAG KEY CARDINALITY", "SHOW TAG KEY CARDINALITY"),
-        (
-            "SHOW TAG VALUES CARDINALITY WITH KEY = host",
-            "SHOW TAG VALUES CARDINALITY",
-        ),
-        (
-            "SHOW FIELD KEY EXACT CARDINALITY",
-            "SHOW FIELD KEY CARDINALITY",
-        ),
     ] {
         let e = err(q);
         assert_eq!(
