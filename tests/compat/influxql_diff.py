@@ -529,6 +529,17 @@ QUERIES = [
     f"SELECT x::integer FROM (SELECT usage_user AS x FROM cpu WHERE host = 'a' AND {W}) LIMIT 2",
     "SELECT host::integer FROM cpu LIMIT 1",
     "SELECT usage_user::foo FROM cpu",
+    # sample(): random picks, so asked here for at least every point of a
+    # window (all of them, in time order); the draw itself is unit-tested
+    f"SELECT sample(usage_user, 1000) FROM cpu WHERE host = 'a' AND {W}",
+    f"SELECT sample(usage_user, 6), host, procs FROM cpu WHERE {W} GROUP BY time(1m), host",
+    f"SELECT sample(ok, 1000) FROM mem WHERE host = 'b' AND {W}",
+    f"SELECT sample(usage_user::integer, 400) * 2 FROM cpu WHERE host = 'c' AND {W} LIMIT 5",
+    f"SELECT sample(used, 500) FROM mem WHERE host = 'a' AND {W} ORDER BY time DESC LIMIT 4",
+    "SELECT sample(used, 0) FROM mem",
+    "SELECT sample(used) FROM mem",
+    "SELECT sample(used, 2.5) FROM mem",
+    f"SELECT sample(mean(used), 2) FROM mem WHERE {W} GROUP BY time(1m)",
     # rows holding only the condition's fields open no window
     "SELECT max(a) FROM part WHERE b > 3",
     "SELECT max(a), count(b) FROM part WHERE b > 3",

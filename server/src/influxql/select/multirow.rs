@@ -1,5 +1,5 @@
-//! The functions that answer several rows per window: `top()`, `bottom()`
-//! and `distinct()`, as InfluxDB 1.x answers them.
+//! The functions that answer several rows per window: `top()`, `bottom()`,
+//! `sample()` and `distinct()`, as InfluxDB 1.x answers them.
 //!
 //! - `top(f, N)` / `bottom(f, N)`: per group and window, the `N` points with
 //!   the largest (smallest) values of `f`; among equal values the earliest
@@ -9,6 +9,12 @@
 //!   follow the selector as columns. Plain fields and tags beside the call
 //!   come from the selected point's row (`SELECT top(v, 3), host`), and
 //!   arithmetic over the call applies to each value (`top(v, 3) * 2`).
+//! - `sample(f, N)`: per group and window, `N` points drawn at random (each
+//!   subset of `N` equally likely; all of them when there are fewer), as
+//!   rows at their own times in time order, with plain fields and tags
+//!   beside it as for `top()`. A `LIMIT` below `N` is no error here. InfluxDB
+//!   also lets `sample()` sit beside an aggregate (answering the two in
+//!   separate rows); here it is refused, as `top()` is.
 //! - `distinct(f)`: per group and window, each value once, ordered by the
 //!   time of its first point, then by value; rows carry the window's start
 //!   (the range's start without GROUP BY time, 0 when unbounded).
@@ -44,6 +50,7 @@ use super::{
 enum Func {
     Top,
     Bottom,
+    Sample,
     Distinct,
 }
 
@@ -69,6 +76,7 @@ fn func_of(name: &str) -> Option<Func> {
     match name {
         "top" => Some(Func::Top),
         "bottom" => Some(Func::Bottom),
+        "sample" => Some(Func::Sample),
         "distinct" => Some(Func::Distinct),
         _ => None,
     }
@@ -159,6 +167,44 @@ pub(super) fn find(
             "selector function {name}() cannot be combined with other functions"
         ));
     }
+    if func == Func::Sample {
+        // InfluxDB's checks and words, in its order.
+        if args.len() != 2 {
+            return Err(format!(
+                "invalid number of arguments for sample, expected 2, got {}",
+                args.len()
+            ));
+        }
+        let n = match args.get(1) {
+            Some(Expr::Integer(n)) if *n >= 1 => usize::try_from(*n).unwrap_or(usize::MAX),
+            Some(Expr::Integer(n)) => {
+                return Err(format!("sample window must be greater than 1, got {n}"));
+            }
+            _ => return Err("expected integer argument in sample()".into()),
+        };
+        let (field, cast) = match args.first() {
+            Some(Expr::Var {
+                kind: Some(VarKind::Tag),
+                ..
+            }) => (String::new(), None),
+            Some(Expr::Var { name: v, kind }) => (v.clone(), kind.filter(|k| k.is_cast())),
+            Some(Expr::Wildcard | Expr::Regex(_)) => {
+                return Err(
+                    "sample() of * or /regex/ is not supported by PulsarDB: name a field".into(),
+                );
+            }
+            _ => return Err("expected field argument in sample()".into()),
+        };
+        return Ok(Some(Multi {
+            func,
+            call,
+            at,
+            field,
+            cast,
+            tags: Vec::new(),
+            n,
+        }));
+    }
     if args.len() < 2 {
         return Err(format!(
             "invalid number of arguments for {name}, expected at least 2, got {}",
@@ -245,14 +291,69 @@ fn better(func: Func, a: &Cand, b: &Cand) -> std::cmp::Ordering {
     by_value.then(a.0.cmp(&b.0)).then(a.2.cmp(&b.2))
 }
 
+/// A small pseudo-random generator (SplitMix64) for `sample()`: a query
+/// needs unpredictable picks, not cryptographic ones.
+pub(super) struct Rng(u64);
+
+impl Rng {
+    /// Seeded from the clock and the address of a stack value.
+    pub(super) fn new() -> Rng {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let here = 0u8;
+        Rng(t ^ (std::ptr::addr_of!(here) as u64).rotate_left(32))
+    }
+
+    #[cfg(test)]
+    fn seeded(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`), without modulo bias.
+    fn below(&mut self, n: usize) -> usize {
+        let n = n as u64;
+        let zone = u64::MAX - u64::MAX % n;
+        loop {
+            let x = self.next();
+            if x < zone {
+                return (x % n) as usize;
+            }
+        }
+    }
+}
+
+/// `n` of `cands` drawn at random, each subset equally likely (a partial
+/// Fisher–Yates shuffle), then in time order (then series).
+fn sample(mut cands: Vec<Cand>, n: usize, rng: &mut Rng) -> Vec<Cand> {
+    let k = n.min(cands.len());
+    for i in 0..k {
+        let j = i + rng.below(cands.len() - i);
+        cands.swap(i, j);
+    }
+    cands.truncate(k);
+    cands.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
+    cands
+}
+
 /// The rows one window gives, in output order: (time, value, series).
 fn window_rows(
     m: &Multi,
     mut cands: Vec<Cand>,
     report: i64,
     combos: &[Vec<Option<String>>],
+    rng: &mut Rng,
 ) -> Vec<Cand> {
     match m.func {
+        Func::Sample => sample(cands, m.n, rng),
         Func::Distinct => {
             // Each value with its first point, ordered by that point's time,
             // then by value.
@@ -312,7 +413,7 @@ pub(super) fn run(
         Some(VarKind::Boolean) => FieldType::Boolean,
         _ => ty,
     };
-    if ty == FieldType::Boolean && m.func != Func::Distinct {
+    if ty == FieldType::Boolean && matches!(m.func, Func::Top | Func::Bottom) {
         let name = if m.func == Func::Top { "top" } else { "bottom" };
         return Err(format!(
             "{name}() needs a numeric field; {} is boolean",
@@ -377,6 +478,7 @@ pub(super) fn run(
                 .collect()
         })
         .collect();
+    let mut rng = Rng::new();
     let mut out = Vec::new();
     for (g, ws) in cands {
         let mut per_window: Vec<Vec<Vec<Cell>>> = Vec::new();
@@ -387,7 +489,7 @@ pub(super) fn run(
                 0
             };
             let mut rows_w = Vec::new();
-            for (t, v, si) in window_rows(m, cs, report, &combos) {
+            for (t, v, si) in window_rows(m, cs, report, &combos, &mut rng) {
                 let (tags_of, series_rows) = match rows.get(si) {
                     Some(r) => (r.0.as_slice(), Some(&r.1)),
                     None => (&[][..], None),
@@ -449,4 +551,41 @@ pub(super) fn run(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_draws_distinct_points_uniformly_in_time_order() {
+        let cands: Vec<Cand> = (0..10)
+            .map(|i| (100 - i * 10, Value::Integer(i), (i % 3) as usize))
+            .collect();
+        let mut rng = Rng::seeded(7);
+        let mut hits = [0u32; 10];
+        let rounds = 20_000;
+        for _ in 0..rounds {
+            let picked = sample(cands.clone(), 3, &mut rng);
+            assert_eq!(picked.len(), 3);
+            assert!(picked.windows(2).all(|w| w[0].0 < w[1].0), "{picked:?}");
+            for p in &picked {
+                let Value::Integer(i) = p.1 else { panic!() };
+                hits[i as usize] += 1;
+            }
+        }
+        // Each point is picked 3 times in 10, within 5% of that.
+        let want = f64::from(rounds) * 0.3;
+        for (i, h) in hits.iter().enumerate() {
+            assert!(
+                (f64::from(*h) - want).abs() < want * 0.05,
+                "point {i}: {h} of {want}"
+            );
+        }
+        // Fewer points than asked: all of them, in time order.
+        let all = sample(cands.clone(), 50, &mut rng);
+        assert_eq!(all.len(), 10);
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(sample(Vec::new(), 3, &mut rng).is_empty());
+    }
 }
