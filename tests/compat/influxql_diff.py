@@ -529,6 +529,14 @@ QUERIES = [
     f"SELECT x::integer FROM (SELECT usage_user AS x FROM cpu WHERE host = 'a' AND {W}) LIMIT 2",
     "SELECT host::integer FROM cpu LIMIT 1",
     "SELECT usage_user::foo FROM cpu",
+    # *::field and *::tag
+    f"SELECT *::field FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT *::tag, usage_user FROM cpu WHERE {W} LIMIT 2",
+    f"SELECT *::tag FROM cpu WHERE {W} LIMIT 2",
+    f"SELECT *::field FROM cpu, mem WHERE host = 'b' AND {W} LIMIT 2",
+    f"SELECT mean(*::field) FROM mem WHERE {W} GROUP BY time(20m)",
+    f"SELECT *::field FROM cpu WHERE {W} GROUP BY host LIMIT 1",
+    "SELECT mean(*::tag) FROM cpu",
     # sample(): random picks, so asked here for at least every point of a
     # window (all of them, in time order); the draw itself is unit-tested
     f"SELECT sample(usage_user, 1000) FROM cpu WHERE host = 'a' AND {W}",

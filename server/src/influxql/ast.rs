@@ -398,8 +398,8 @@ pub enum Expr {
         /// `::tag` / `::field`, if given.
         kind: Option<VarKind>,
     },
-    /// `*`
-    Wildcard,
+    /// `*`, or `*::field` / `*::tag` (every field, or every tag).
+    Wildcard(Option<VarKind>),
     /// A function call; `name` lowercased. `now()` is `Call { name: "now", args: [] }`.
     Call {
         /// Function name, lowercased.

@@ -1472,15 +1472,16 @@ impl Parser<'_> {
             T::Number(v) => Expr::Number(v),
             T::Duration(ns) => Expr::Duration(ns),
             T::Star => {
-                if self.peek_is(&T::DoubleColon)? {
-                    self.bump()?;
+                if self.eat(&T::DoubleColon)? {
                     let kind = self.bump()?;
-                    let near = self.near(kind.pos, kind.end);
-                    return Err(
-                        self.error_at(&tok, format!("*::{near} is not supported by PulsarDB"))
-                    );
+                    match kind.kind {
+                        T::Keyword(K::Field) => Expr::Wildcard(Some(VarKind::Field)),
+                        T::Keyword(K::Tag) => Expr::Wildcard(Some(VarKind::Tag)),
+                        _ => return Err(self.found(&kind, &["field", "tag"])),
+                    }
+                } else {
+                    Expr::Wildcard(None)
                 }
-                Expr::Wildcard
             }
             T::Slash => {
                 let near = self.near(tok.pos, tok.end);

@@ -782,7 +782,8 @@ fn tag_values_of(ctx: &Ctx<'_>, src: Src<'_>, db: &str, m: &str, key: &str) -> V
 
 /// Which names a `*` or `/regex/` in a projection takes.
 enum Pick {
-    All,
+    /// `*`, or only the fields (`*::field`) or the tags (`*::tag`).
+    All(Option<VarKind>),
     Matching(regex_lite::Regex),
 }
 
@@ -791,15 +792,16 @@ impl Pick {
     /// error naming it); `None` for anything else.
     fn of(e: &Expr) -> Result<Option<Self>, String> {
         Ok(match e {
-            Expr::Wildcard => Some(Pick::All),
+            Expr::Wildcard(kind) => Some(Pick::All(*kind)),
             Expr::Regex(p) => Some(Pick::Matching(cond::regex(p)?)),
             _ => None,
         })
     }
 
-    fn takes(&self, name: &str) -> bool {
+    /// Whether it takes `name`, a field or (`kind`) a tag.
+    fn takes(&self, name: &str, kind: VarKind) -> bool {
         match self {
-            Pick::All => true,
+            Pick::All(only) => only.is_none_or(|k| k == kind),
             Pick::Matching(re) => re.is_match(name),
         }
     }
@@ -818,7 +820,7 @@ fn picked_chain(e: &Expr) -> Option<(&Expr, &str)> {
         let expands =
             is_agg(name) || TRANSFORMS.contains(&name.as_str()) || math::arity(name).is_some();
         let first = args.first().filter(|_| expands)?;
-        if matches!(first, Expr::Wildcard | Expr::Regex(_)) {
+        if matches!(first, Expr::Wildcard(_) | Expr::Regex(_)) {
             return Some((first, name));
         }
         e = first;
@@ -837,7 +839,7 @@ fn with_field(e: &Expr, f: &str, depth: usize) -> Expr {
         Expr::Call { name, args } if depth < MAX_CHAIN => {
             let mut a = args.clone();
             if let Some(first) = a.first_mut() {
-                *first = if matches!(first, Expr::Wildcard | Expr::Regex(_)) {
+                *first = if matches!(first, Expr::Wildcard(_) | Expr::Regex(_)) {
                     Expr::Var {
                         name: f.to_string(),
                         kind: Some(VarKind::Field),
@@ -875,7 +877,7 @@ fn wildcard_in_arithmetic(e: &Expr) -> bool {
     let mut found = false;
     let _ = walk(e, 0, &mut |x| {
         if let Expr::Binary { lhs, rhs, .. } = x
-            && [lhs, rhs].iter().any(|s| matches!(***s, Expr::Wildcard))
+            && [lhs, rhs].iter().any(|s| matches!(***s, Expr::Wildcard(_)))
         {
             found = true;
         }
@@ -912,7 +914,10 @@ fn expand(
                     .map(|t| (t.clone(), Some(VarKind::Tag))),
             );
             names.sort_by(|a, b| a.0.cmp(&b.0));
-            for (n, kind) in names.into_iter().filter(|(n, _)| pick.takes(n)) {
+            for (n, kind) in names
+                .into_iter()
+                .filter(|(n, k)| pick.takes(n, k.unwrap_or(VarKind::Field)))
+            {
                 out.push(Field {
                     expr: Expr::Var { name: n, kind },
                     alias: None,
@@ -921,6 +926,9 @@ fn expand(
         } else if let Some((picked, innermost)) = picked_chain(&f.expr)
             && let Some(pick) = Pick::of(picked)?
         {
+            if matches!(pick, Pick::All(Some(VarKind::Tag))) {
+                return Err(format!("unable to use tag wildcard in {innermost}()"));
+            }
             let Expr::Call {
                 name: outermost, ..
             } = &f.expr
@@ -929,7 +937,7 @@ fn expand(
             };
             let prefix = f.alias.as_deref().unwrap_or(outermost);
             for (fname, ty) in all_fields {
-                if pick.takes(fname) && takes_type(innermost, *ty) {
+                if pick.takes(fname, VarKind::Field) && takes_type(innermost, *ty) {
                     out.push(Field {
                         expr: with_field(&f.expr, fname, 0),
                         alias: Some(format!("{prefix}_{fname}")),
@@ -1170,7 +1178,7 @@ struct Wildcard {
 /// Whether a projection names fields by `*` or `/regex/` (itself, or at
 /// the end of its chain of first arguments).
 fn has_wildcard(e: &Expr) -> bool {
-    matches!(e, Expr::Wildcard | Expr::Regex(_)) || picked_chain(e).is_some()
+    matches!(e, Expr::Wildcard(_) | Expr::Regex(_)) || picked_chain(e).is_some()
 }
 
 fn select_measurement(

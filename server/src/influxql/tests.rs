@@ -391,7 +391,7 @@ fn select_with_every_clause() {
     );
     assert_eq!(
         select("SELECT * FROM cpu"),
-        bare(vec![field(Expr::Wildcard)], vec![m("cpu")])
+        bare(vec![field(Expr::Wildcard(None))], vec![m("cpu")])
     );
     // Every clause is optional and each may appear alone.
     assert_eq!(select("SELECT v FROM m OFFSET 5").offset, Some(5));
@@ -680,9 +680,11 @@ fn projections() {
                 vec![call("max", vec![var("x")])],
             )),
         ),
-        ("count(*)", field(call("count", vec![Expr::Wildcard]))),
+        ("count(*)", field(call("count", vec![Expr::Wildcard(None)]))),
         ("count(/^u/)", field(call("count", vec![re("^u")]))),
-        ("*", field(Expr::Wildcard)),
+        ("*", field(Expr::Wildcard(None))),
+        ("*::field", field(Expr::Wildcard(Some(VarKind::Field)))),
+        ("*::TAG", field(Expr::Wildcard(Some(VarKind::Tag)))),
         (r#""x"::field"#, field(typed("x", VarKind::Field))),
         ("host::tag", field(typed("host", VarKind::Tag))),
         ("host::TAG", field(typed("host", VarKind::Tag))),
@@ -728,7 +730,7 @@ fn projections() {
         vec![
             field(var("a")),
             aliased(var("b"), "c"),
-            field(Expr::Wildcard),
+            field(Expr::Wildcard(None)),
             field(re("d"))
         ]
     );
@@ -1738,10 +1740,10 @@ fn typical_mistakes() {
             11,
         ),
         (
-            "SELECT *::field FROM m",
-            "*::field is not supported by PulsarDB",
+            "SELECT *::integer FROM m",
+            "found integer, expected field, tag",
             1,
-            8,
+            11,
         ),
         (
             "SELECT v AS FROM m",

@@ -86,7 +86,7 @@ fn func_of(name: &str) -> Option<Func> {
 fn shown(e: &Expr) -> String {
     match e {
         Expr::Var { name, .. } => name.clone(),
-        Expr::Wildcard => "*".into(),
+        Expr::Wildcard(_) => "*".into(),
         Expr::Integer(i) => i.to_string(),
         Expr::Number(n) => format!("{n:.3}"),
         Expr::String(s) => format!("'{s}'"),
@@ -188,7 +188,7 @@ pub(super) fn find(
                 ..
             }) => (String::new(), None),
             Some(Expr::Var { name: v, kind }) => (v.clone(), kind.filter(|k| k.is_cast())),
-            Some(Expr::Wildcard | Expr::Regex(_)) => {
+            Some(Expr::Wildcard(_) | Expr::Regex(_)) => {
                 return Err(
                     "sample() of * or /regex/ is not supported by PulsarDB: name a field".into(),
                 );
