@@ -107,6 +107,12 @@ def dst_lines():
 T0 = BASE
 T1 = BASE + 3600
 W = f"time >= {T0}s AND time < {T1}s"
+TA = [
+    "exponential_moving_average", "double_exponential_moving_average",
+    "triple_exponential_moving_average", "triple_exponential_derivative",
+    "relative_strength_index", "chande_momentum_oscillator",
+    "kaufmans_efficiency_ratio", "kaufmans_adaptive_moving_average",
+]
 
 QUERIES = [
     # raw selections
@@ -529,6 +535,37 @@ QUERIES = [
     f"SELECT x::integer FROM (SELECT usage_user AS x FROM cpu WHERE host = 'a' AND {W}) LIMIT 2",
     "SELECT host::integer FROM cpu LIMIT 1",
     "SELECT usage_user::foo FROM cpu",
+    # technical analysis: each function over raw values and over windows
+    # (where the window before the range is read and reported), warm-up
+    # types, hold periods, fill, DESC, and InfluxDB's argument errors
+    *[f"SELECT {f}(usage_user, 4) FROM cpu WHERE host = 'a' AND {W} LIMIT 12" for f in TA],
+    *[f"SELECT {f}(mean(usage_user), 3) FROM cpu WHERE time >= {T0 + 300}s AND time < {T1}s GROUP BY time(5m), host" for f in TA],
+    f"SELECT exponential_moving_average(procs, 5, 2, 'simple') FROM cpu WHERE host = 'b' AND {W} LIMIT 8",
+    f"SELECT double_exponential_moving_average(usage_user, 3, -1, 'simple') FROM cpu WHERE host = 'c' AND {W} LIMIT 8",
+    f"SELECT triple_exponential_moving_average(usage_user, 3, 0, 'simple') FROM cpu WHERE host = 'c' AND {W} LIMIT 8",
+    f"SELECT triple_exponential_derivative(usage_system, 2, 4, 'simple') FROM cpu WHERE host = 'a' AND {W} LIMIT 8",
+    f"SELECT relative_strength_index(usage_system, 6, 2, 'simple') FROM cpu WHERE host = 'b' AND {W} LIMIT 8",
+    f"SELECT chande_momentum_oscillator(usage_system, 3, -1, 'exponential') FROM cpu WHERE host = 'a' AND {W} LIMIT 8",
+    f"SELECT chande_momentum_oscillator(procs, 4, 0, 'none') FROM cpu WHERE host = 'a' AND {W} LIMIT 8",
+    f"SELECT kaufmans_adaptive_moving_average(procs, 3, 0) AS k FROM cpu WHERE host = 'b' AND {W} LIMIT 8",
+    f"SELECT relative_strength_index(count(used), 2) FROM mem WHERE time >= {T0 + 600}s AND time < {T1}s GROUP BY time(7m)",
+    f"SELECT exponential_moving_average(max(used), 2) FROM mem WHERE {W} GROUP BY time(4m) fill(0)",
+    f"SELECT exponential_moving_average(usage_user, 3) FROM cpu WHERE host = 'a' AND {W} ORDER BY time DESC LIMIT 5",
+    f"SELECT round(kaufmans_efficiency_ratio(usage_user, 5) * 100) FROM cpu WHERE host = 'b' AND {W} LIMIT 5",
+    "SELECT exponential_moving_average(usage_user) FROM cpu",
+    "SELECT kaufmans_efficiency_ratio(usage_user, 2, 1, 'simple') FROM cpu",
+    "SELECT relative_strength_index(usage_user, 0) FROM cpu",
+    "SELECT relative_strength_index(usage_user, 2.5) FROM cpu",
+    "SELECT triple_exponential_derivative(usage_user, 2, 0) FROM cpu",
+    "SELECT double_exponential_moving_average(usage_user, 2, -2) FROM cpu",
+    "SELECT exponential_moving_average(usage_user, 2, 1, 'none') FROM cpu",
+    "SELECT chande_momentum_oscillator(usage_user, 2, 1, 'bogus') FROM cpu",
+    "SELECT exponential_moving_average(usage_user, 2, 1, 3) FROM cpu",
+    "SELECT exponential_moving_average(1, 2) FROM cpu",
+    # a transform of an aggregate needs GROUP BY time
+    "SELECT exponential_moving_average(mean(usage_user), 2) FROM cpu",
+    "SELECT derivative(mean(usage_user)) FROM cpu",
+    "SELECT cumulative_sum(max(procs)) FROM cpu",
     # *::field and *::tag
     f"SELECT *::field FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
     f"SELECT *::tag, usage_user FROM cpu WHERE {W} LIMIT 2",

@@ -43,6 +43,7 @@ use super::result::{Cell, Series};
 pub(crate) mod math;
 mod multirow;
 mod subquery;
+mod ta;
 mod window;
 
 pub use window::Win;
@@ -77,6 +78,11 @@ const TRANSFORMS: [&str; 7] = [
     "cumulative_sum",
     "moving_average",
 ];
+/// Transforms: [`TRANSFORMS`] and the technical-analysis functions ([`ta`]).
+fn is_transform(name: &str) -> bool {
+    TRANSFORMS.contains(&name) || ta::NAMES.contains(&name)
+}
+
 /// Transforms whose second argument is a unit of time.
 const WITH_UNIT: [&str; 3] = ["derivative", "non_negative_derivative", "elapsed"];
 /// Windows one series may produce.
@@ -596,9 +602,11 @@ fn transforms(fields: &[Field]) -> Result<Vec<Expr>, String> {
     for f in fields {
         walk(&f.expr, 0, &mut |e| {
             if let Expr::Call { name, args } = e
-                && TRANSFORMS.contains(&name.as_str())
+                && is_transform(name)
             {
-                if name == "moving_average" {
+                if let Some(ta) = ta::Ta::of(name, args) {
+                    ta?;
+                } else if name == "moving_average" {
                     if args.len() != 2 || !matches!(args.get(1), Some(Expr::Integer(n)) if *n > 1) {
                         return Err(
                             "moving_average() takes a field or an aggregate and a number of points greater than 1: moving_average(mean(value), 3)"
@@ -632,6 +640,23 @@ fn transforms(fields: &[Field]) -> Result<Vec<Expr>, String> {
         })?;
     }
     Ok(out)
+}
+
+/// Applies transform `name(x, args..)` down a column of `x` (`values[i]` =
+/// (time, value)): a technical-analysis function, or [`apply_transform`].
+fn transform_column(
+    name: &str,
+    args: &[Expr],
+    default_unit: f64,
+    values: &[(i64, Cell)],
+    descending: bool,
+) -> Vec<Cell> {
+    match ta::Ta::of(name, args) {
+        Some(Ok(ta)) => ta.apply(values, descending),
+        // Checked when planned (`transforms`).
+        Some(Err(_)) => vec![Cell::Null; values.len()],
+        None => apply_transform(name, args.get(1), default_unit, values, descending),
+    }
 }
 
 /// Applies a transform down a column (`values[i]` = (time, value)).
@@ -817,8 +842,7 @@ fn picked_chain(e: &Expr) -> Option<(&Expr, &str)> {
         let Expr::Call { name, args } = e else {
             return None;
         };
-        let expands =
-            is_agg(name) || TRANSFORMS.contains(&name.as_str()) || math::arity(name).is_some();
+        let expands = is_agg(name) || is_transform(name) || math::arity(name).is_some();
         let first = args.first().filter(|_| expands)?;
         if matches!(first, Expr::Wildcard(_) | Expr::Regex(_)) {
             return Some((first, name));
@@ -1262,12 +1286,31 @@ fn select_measurement(
     }
     let aggs = aggregates(&fields)?;
     let trans = transforms(&fields)?;
+    // A transform of an aggregate runs down windows: it needs GROUP BY
+    // time (InfluxDB's words). Without, it would see one window and answer
+    // nothing, or a sum of one.
+    if interval.is_none() {
+        for t in &trans {
+            if let Expr::Call { name, args } = t
+                && let Some(first) = args.first()
+            {
+                let mut agg = false;
+                walk(first, 0, &mut |e| {
+                    agg |= matches!(e, Expr::Call { name, .. } if is_agg(name));
+                    Ok(!agg)
+                })?;
+                if agg {
+                    return Err(format!("{name} aggregate requires a GROUP BY interval"));
+                }
+            }
+        }
+    }
     // Projections that are neither tags nor functions: raw fields.
     let mut raw_vars = false;
     for f in &fields {
         walk(&f.expr, 0, &mut |e| match e {
             Expr::Call { name, .. } if is_agg(name) => Ok(false),
-            Expr::Call { name, .. } if TRANSFORMS.contains(&name.as_str()) => Ok(true),
+            Expr::Call { name, .. } if is_transform(name) => Ok(true),
             Expr::Call { name, args } => match math::arity(name) {
                 Some(n) if n == args.len() => Ok(true),
                 // InfluxDB's words.
@@ -1582,8 +1625,12 @@ fn select_measurement(
     let unit_default = interval.map_or(1_000_000_000, |w| w.every);
     // The windows of the range asked for (the extra one read for transforms
     // is not reported).
+    // The technical-analysis functions report it, as in InfluxDB.
+    let only_ta = trans
+        .iter()
+        .all(|t| matches!(t, Expr::Call { name, .. } if ta::NAMES.contains(&name.as_str())));
     let reported = match interval {
-        Some(win) if !trans.is_empty() => (
+        Some(win) if !trans.is_empty() && !only_ta => (
             if asked.bounded_below() {
                 win.start(asked.start)
             } else {
@@ -1667,9 +1714,9 @@ fn select_measurement(
                     (w, args.first().map_or(Cell::Null, |a| eval(a, &res, 0)))
                 })
                 .collect();
-            trans_vals.push(apply_transform(
+            trans_vals.push(transform_column(
                 name,
-                args.get(1),
+                args,
                 unit_default as f64,
                 &inner,
                 s.order_desc,
@@ -2079,7 +2126,7 @@ fn raw_select(
                         .iter()
                         .map(|(t, _, c)| (*t, c.get(k).cloned().unwrap_or(Cell::Null)))
                         .collect();
-                    apply_transform(name, args.get(1), 1e9, &inner, s.order_desc)
+                    transform_column(name, args, 1e9, &inner, s.order_desc)
                 })
                 .collect();
             let mut out = Vec::new();
