@@ -175,16 +175,18 @@ impl Ta {
         if let Some(h) = self.hold {
             return h;
         }
+        // Saturating: a period may be as large as the query says.
         let p = self.period;
+        let q = p.saturating_sub(1);
         let simple = self.warmup == Warmup::Simple;
         match self.func {
-            Func::Ema => p - 1,
-            Func::Dema if simple => 2 * (p - 1),
-            Func::Tema if simple => 3 * (p - 1),
-            Func::Dema | Func::Tema => p - 1,
-            Func::Trix if simple => 3 * (p - 1) + 1,
+            Func::Ema => q,
+            Func::Dema if simple => q.saturating_mul(2),
+            Func::Tema if simple => q.saturating_mul(3),
+            Func::Dema | Func::Tema => q,
+            Func::Trix if simple => q.saturating_mul(3).saturating_add(1),
             Func::Trix => p,
-            Func::Cmo if self.warmup == Warmup::None => p - 1,
+            Func::Cmo if self.warmup == Warmup::None => q,
             Func::Rsi | Func::Cmo | Func::Ker | Func::Kama => p,
         }
     }
@@ -303,7 +305,7 @@ impl Moves {
         let (g, l) = (c.max(0.0), (-c).max(0.0));
         self.n += 1;
         let n = self.n;
-        if n > p + 1 {
+        if n > p.saturating_add(1) {
             let a = 1.0 / p as f64;
             self.gain += a * (g - self.gain);
             self.loss += a * (l - self.loss);
@@ -337,7 +339,7 @@ impl Efficiency {
             self.recent.push_back(0.0);
         }
         self.recent.push_back(x);
-        if self.recent.len() > p + 1 {
+        if self.recent.len() > p.saturating_add(1) {
             self.recent.pop_front();
         }
         let first = self.recent.front().copied().unwrap_or(0.0);
@@ -527,6 +529,29 @@ mod tests {
             &[0.0, 1.0, 2.0],
         );
         assert!(r[1].is_none(), "division by zero gives no row: {r:?}");
+    }
+
+    #[test]
+    fn huge_periods_hold_everything_back() {
+        for name in NAMES {
+            let warmups: &[&str] = match name {
+                "kaufmans_efficiency_ratio" | "kaufmans_adaptive_moving_average" => &[],
+                "chande_momentum_oscillator" => &["none", "simple", "exponential"],
+                _ => &["simple", "exponential"],
+            };
+            let mut calls = vec![vec![Expr::Integer(i64::MAX)]];
+            for w in warmups {
+                calls.push(vec![
+                    Expr::Integer(i64::MAX),
+                    Expr::Integer(-1),
+                    Expr::String((*w).into()),
+                ]);
+            }
+            for args in calls {
+                let r = run(name, &args, &[1.0, 5.0, 2.0, 8.0]);
+                assert!(r.iter().all(Option::is_none), "{name} {args:?}: {r:?}");
+            }
+        }
     }
 
     #[test]
