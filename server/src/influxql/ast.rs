@@ -99,6 +99,10 @@ pub enum Statement {
         /// `OFFSET`.
         offset: Option<u64>,
     },
+    /// `SHOW USERS`: PulsarDB has tokens, not users (an empty list).
+    ShowUsers,
+    /// `SHOW CONTINUOUS QUERIES`: none exist (each database, empty).
+    ShowContinuousQueries,
     /// `SHOW RETENTION POLICIES [ON db]`
     ShowRetentionPolicies {
         /// `ON db`.

@@ -486,6 +486,24 @@ fn run(ctx: &Ctx<'_>, stmt: &Statement) -> Result<Vec<Series>, String> {
             condition.as_ref(),
             (*limit, *offset),
         ),
+        // As InfluxDB answers them without users or continuous queries:
+        // the columns, no rows; CQs per database.
+        Statement::ShowUsers => Ok(vec![Series {
+            columns: vec!["user".into(), "admin".into()],
+            ..Default::default()
+        }]),
+        Statement::ShowContinuousQueries => {
+            let dbs: Vec<String> =
+                e.with_db(|d| d.databases().into_iter().map(str::to_string).collect());
+            Ok(dbs
+                .into_iter()
+                .map(|name| Series {
+                    name,
+                    columns: vec!["name".into(), "query".into()],
+                    ..Default::default()
+                })
+                .collect())
+        }
         Statement::ShowRetentionPolicies { db } => {
             let db = ctx.database(db.as_deref())?;
             let _ = db;

@@ -853,13 +853,20 @@ impl Parser<'_> {
             {
                 return self.show_cardinality(Cardinality::Measurements);
             }
-            T::Keyword(K::Users) => "SHOW USERS",
+            T::Keyword(K::Users) => {
+                self.end(&[])?;
+                return Ok(Statement::ShowUsers);
+            }
             T::Keyword(K::Grants) => "SHOW GRANTS",
             T::Keyword(K::Stats) => "SHOW STATS",
             T::Keyword(K::Diagnostics) => "SHOW DIAGNOSTICS",
             T::Keyword(K::Shards) => "SHOW SHARDS",
             T::Keyword(K::Shard) => "SHOW SHARD GROUPS",
-            T::Keyword(K::Continuous) => "SHOW CONTINUOUS QUERIES",
+            T::Keyword(K::Continuous) => {
+                self.expect_kw(K::Queries)?;
+                self.end(&[])?;
+                return Ok(Statement::ShowContinuousQueries);
+            }
             T::Keyword(K::Queries) => "SHOW QUERIES",
             T::Keyword(K::Subscriptions) => "SHOW SUBSCRIPTIONS",
             _ => {

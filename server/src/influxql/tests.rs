@@ -1532,7 +1532,6 @@ fn cardinality_statements() {
 #[test]
 fn unsupported_statements_are_named() {
     for (q, name) in [
-        ("SHOW USERS", "SHOW USERS"),
         (
             "CREATE USER admin WITH PASSWORD 'x' WITH ALL PRIVILEGES",
             "CREATE USER",
@@ -1553,7 +1552,6 @@ fn unsupported_statements_are_named() {
             "ALTER RETENTION POLICY",
         ),
         ("DROP RETENTION POLICY rp ON db", "DROP RETENTION POLICY"),
-        ("SHOW CONTINUOUS QUERIES", "SHOW CONTINUOUS QUERIES"),
         (
             "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT 1 END",
             "CREATE CONTINUOUS QUERY",
@@ -1590,8 +1588,13 @@ fn unsupported_statements_are_named() {
     );
     // Later statements are named at their own position.
     assert_eq!(
-        err_at("SHOW DATABASES;\n  SHOW USERS"),
-        ("SHOW USERS is not supported by PulsarDB".into(), 2, 3)
+        err_at("SHOW DATABASES;\n  SHOW STATS"),
+        ("SHOW STATS is not supported by PulsarDB".into(), 2, 3)
+    );
+    assert_eq!(one("SHOW USERS"), Statement::ShowUsers);
+    assert_eq!(
+        one("SHOW CONTINUOUS QUERIES"),
+        Statement::ShowContinuousQueries
     );
 }
 
