@@ -318,6 +318,12 @@ QUERIES = [
     "SHOW TAG KEY CARDINALITY LIMIT 1",
     "SHOW TAG KEY CARDINALITY OFFSET 1",
     "SHOW TAG KEY CARDINALITY WHERE time > 0",
+    "SHOW FIELD KEY CARDINALITY WHERE time > 0",
+    "SHOW MEASUREMENT CARDINALITY LIMIT 1",
+    "SHOW MEASUREMENT CARDINALITY OFFSET 0",
+    "SHOW TAG VALUES WITH KEY = \"host\" WHERE 1 = 1",
+    "SHOW SERIES WHERE false",
+    "SHOW TAG KEYS WHERE (true) AND host = 'a'",
     "SELECT * FROM old WHERE src = 's0' LIMIT 5",
     "SELECT mean(v), count(v) FROM old WHERE time >= '1969-12-29T00:00:00Z' AND time < '1970-01-01T00:00:00Z' GROUP BY time(1d)",
     "SELECT mean(v) FROM old WHERE time >= -259200s AND time < -100000s GROUP BY time(7h), src",
@@ -535,6 +541,15 @@ QUERIES = [
     f"SELECT used FROM mem WHERE (ok::integer = 1 OR ok::boolean = false) AND {W} LIMIT 2",
     f"SELECT x::integer FROM (SELECT usage_user AS x FROM cpu WHERE host = 'a' AND {W}) LIMIT 2",
     "SELECT host::integer FROM cpu LIMIT 1",
+    # a cast the stored type cannot take reads nothing: no row, count null
+    f"SELECT ok::integer FROM mem WHERE {W} LIMIT 2",
+    f"SELECT ok::float, host FROM mem WHERE {W} LIMIT 2",
+    f"SELECT used::string, free FROM mem WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT count(ok::integer), count(used) FROM mem WHERE {W} GROUP BY time(20m)",
+    f"SELECT count(ok::integer), count(used) FROM mem WHERE {W} GROUP BY time(20m) fill(0)",
+    f"SELECT max(ok::integer), used FROM mem WHERE {W}",
+    f"SELECT top(usage_user::boolean, 2) FROM cpu WHERE {W}",
+    f"SELECT sum(x::float) FROM (SELECT count(used) AS x FROM mem WHERE {W} GROUP BY time(7m) fill(0.5))",
     "SELECT usage_user::foo FROM cpu",
     # technical analysis: each function over raw values and over windows
     # (where the window before the range is read and reported), warm-up
@@ -566,6 +581,13 @@ QUERIES = [
     # a transform of an aggregate needs GROUP BY time
     "SELECT exponential_moving_average(mean(usage_user), 2) FROM cpu",
     "SELECT derivative(mean(usage_user)) FROM cpu",
+    "SELECT derivative(derivative(usage_user)) FROM cpu",
+    f"SELECT exponential_moving_average(difference(procs), 2) FROM cpu WHERE host = 'a' AND {W}",
+    # the window before the range: reported by the technical-analysis
+    # functions only, the other columns null (or the fill number) there
+    f"SELECT exponential_moving_average(mean(usage_user), 2), count(usage_user) FROM cpu WHERE time >= {T0 + 400}s AND {W} GROUP BY time(5m)",
+    f"SELECT exponential_moving_average(mean(usage_user), 2), count(usage_user), max(procs) FROM cpu WHERE time >= {T0 + 400}s AND {W} GROUP BY time(5m) fill(1)",
+    f"SELECT relative_strength_index(mean(usage_user), 2), derivative(mean(usage_user)) FROM cpu WHERE time >= {T0 + 400}s AND {W} GROUP BY time(5m)",
     "SELECT cumulative_sum(max(procs)) FROM cpu",
     # *::field and *::tag
     f"SELECT *::field FROM cpu WHERE host = 'a' AND {W} LIMIT 2",

@@ -323,6 +323,10 @@ pub enum VarKind {
     String,
     /// `::boolean`
     Boolean,
+    /// A cast the field's stored type cannot take (a boolean to a number,
+    /// a number to boolean or string): no value at all. Made by the planner
+    /// from the store's field types, never parsed.
+    Nothing,
 }
 
 impl VarKind {

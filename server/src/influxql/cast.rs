@@ -36,7 +36,8 @@ fn float_to_uint(f: f64) -> u64 {
     if f < TWO_63 {
         float_to_int(f) as u64
     } else {
-        (float_to_int(f - TWO_63) as u64) ^ (1 << 63)
+        // Go sets the top bit: 2^64 and beyond give 2^63.
+        (float_to_int(f - TWO_63) as u64) | (1 << 63)
     }
 }
 
@@ -109,6 +110,14 @@ mod tests {
             value(Value::Float(1.5 * TWO_63), u),
             Some(Value::Unsigned(3 << 62))
         );
+        for f in [1e20, 4.0 * TWO_63, f64::INFINITY] {
+            assert_eq!(
+                value(Value::Float(f), u),
+                Some(Value::Unsigned(1 << 63)),
+                "{f}"
+            );
+        }
+        assert_eq!(value(Value::Float(7.0), Some(VarKind::Nothing)), None);
         assert_eq!(
             value(Value::Integer(7), Some(VarKind::Float)),
             Some(Value::Float(7.0))

@@ -246,6 +246,10 @@ pub fn regex(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| format!("invalid regular expression /{pattern}/: {e}"))
 }
 
+/// What a tag condition may be, for errors.
+const TAG_CONDITION: &str =
+    "a tag condition compares a tag key with a value (= or != and a string, =~ or !~ and a regex)";
+
 /// Turns tag-only conjuncts into the core's tag expression. `values(key)`
 /// lists a tag key's values, to resolve regular expressions.
 pub fn tag_expr(parts: &[Expr], values: &dyn Fn(&str) -> Vec<String>) -> Result<TagExpr, String> {
@@ -266,7 +270,7 @@ fn tag_expr1(
     }
     let e = strip(e);
     let Expr::Binary { op, lhs, rhs } = e else {
-        return Err("a tag condition compares a tag key with a value (= or != and a string, =~ or !~ and a regex)".into());
+        return Err(TAG_CONDITION.into());
     };
     match op {
         BinOp::And => Ok(TagExpr::And(
@@ -282,7 +286,7 @@ fn tag_expr1(
                 (Expr::Var { name, .. }, lit) | (lit, Expr::Var { name, .. }) => {
                     (name.clone(), lit.clone())
                 }
-                _ => return Err("a tag condition compares a tag key with a value".into()),
+                _ => return Err(TAG_CONDITION.into()),
             };
             match (op, lit) {
                 (BinOp::Eq, Expr::String(v)) => Ok(TagExpr::Eq(key, v)),

@@ -81,14 +81,33 @@ impl Ctx<'_> {
         // Every name is a tag here: a conjunct left for rows compares one
         // with a number or the like, which selects nothing sensible. Its
         // error says why (InfluxDB answers every series to `usage = 1`).
-        // (`WHERE true` stays true.)
-        let parts: Vec<Expr> = split
-            .tags
-            .iter()
-            .chain(&split.rows)
-            .filter(|p| !matches!(p, Expr::Bool(true)))
-            .cloned()
-            .collect();
+        // A conjunct naming nothing is a constant: `1 = 1` or `true` drops
+        // out, `false` selects nothing.
+        let mut parts: Vec<Expr> = Vec::new();
+        for p in split.tags.iter().chain(&split.rows) {
+            let mut names = false;
+            super::select::walk_expr(p, &mut |e| {
+                names |= matches!(e, Expr::Var { .. });
+                !names
+            });
+            if names {
+                parts.push(p.clone());
+                continue;
+            }
+            let row = cond::Row {
+                tags: &[],
+                fields: &Default::default(),
+            };
+            let holds = cond::eval_all(
+                std::slice::from_ref(p),
+                &row,
+                &|_, _| true,
+                &mut Default::default(),
+            )?;
+            if !holds {
+                return Ok(TagExpr::Not(Box::new(TagExpr::True)));
+            }
+        }
         cond::tag_expr(&parts, &|key| {
             self.engine.with_db(|d| {
                 d.tag_values(db, m, key, &TagExpr::True)
@@ -205,9 +224,9 @@ fn tag_values(
 /// - a count per measurement, named after it, column `count` (series, tag
 ///   keys, (key, value) pairs, field keys); measurements have one count;
 /// - `SHOW SERIES CARDINALITY` and `SHOW MEASUREMENT CARDINALITY` without
-///   `EXACT`, FROM and WHERE answer one column `cardinality estimation`.
-///   InfluxDB estimates it (HyperLogLog); here it is the exact count, which
-///   the catalog has at hand;
+///   `EXACT`, FROM, WHERE, LIMIT and OFFSET answer one column `cardinality
+///   estimation`. InfluxDB estimates it (HyperLogLog); here it is the exact
+///   count, from the catalog's tag index (no data is read);
 /// - counts of 0 are left out; LIMIT and OFFSET apply to each answer's one
 ///   row; a time in WHERE is refused.
 #[allow(clippy::too_many_arguments)]
@@ -222,8 +241,14 @@ fn cardinality(
     (limit, offset): (Option<u64>, Option<u64>),
 ) -> Result<Vec<Series>, String> {
     if condition.is_some_and(|c| cond::mentions_time(c, 0)) {
+        // InfluxDB's words (it answers nothing for TAG VALUES; refused here
+        // too rather than answering an empty count).
+        let exact = match of {
+            Cardinality::FieldKeys | Cardinality::TagValues => "",
+            _ => " EXACT",
+        };
         return Err(format!(
-            "SHOW {} EXACT CARDINALITY doesn't support time in WHERE clause",
+            "SHOW {}{exact} CARDINALITY doesn't support time in WHERE clause",
             of.words()
         ));
     }
@@ -238,6 +263,8 @@ fn cardinality(
     let estimate = !exact
         && sources.is_empty()
         && condition.is_none()
+        && limit.is_none_or(|l| l == 0)
+        && offset.is_none_or(|o| o == 0)
         && matches!(of, Cardinality::Series | Cardinality::Measurements);
     let mut per: Vec<(String, usize)> = Vec::new();
     for m in ctx.measurements(&db, sources)? {

@@ -360,6 +360,7 @@ fn fields_read<'e>(
         walk(e, 0, &mut |e| {
             if let Expr::Var { name, kind } = e
                 && !is_tag(name, *kind)
+                && *kind != Some(VarKind::Nothing)
                 && !name.eq_ignore_ascii_case("time")
             {
                 needed.push(name.clone());
@@ -370,6 +371,12 @@ fn fields_read<'e>(
     needed.sort();
     needed.dedup();
     Ok(())
+}
+
+/// Walks an expression while `f` returns true for a node (into it);
+/// bounded depth, deeper nodes unvisited.
+pub(crate) fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr) -> bool) {
+    let _ = walk(e, 0, &mut |x| Ok(f(x)));
 }
 
 /// Walks an expression (bounded depth).
@@ -416,9 +423,12 @@ fn count_distinct<'a>(name: &str, args: &'a [Expr]) -> Option<(&'a str, Option<V
     }
 }
 
-/// Drops the casts that change nothing: to the type a field is stored as
-/// (`mean(v::float)` over a float field), so the core can still answer
-/// such aggregates from its statistics.
+/// Settles casts against the store's field types, as InfluxDB does when it
+/// plans: a cast to the stored type changes nothing and is dropped
+/// (`mean(v::float)` over a float field: the core still answers from its
+/// statistics); a cast the type cannot take (a boolean to a number, a
+/// number to boolean or string) becomes [`VarKind::Nothing`], which reads
+/// nothing: no row exists for it, `count()` of it is null.
 fn settle_casts(e: &mut Expr, types: &[(String, FieldType)], depth: usize) {
     if depth > 128 {
         return;
@@ -436,8 +446,24 @@ fn settle_casts(e: &mut Expr, types: &[(String, FieldType)], depth: usize) {
                     | (Some(VarKind::Unsigned), Some(FieldType::Unsigned))
                     | (Some(VarKind::Boolean), Some(FieldType::Boolean))
             );
+            let numeric = |t: Option<FieldType>| {
+                matches!(
+                    t,
+                    Some(FieldType::Float | FieldType::Integer | FieldType::Unsigned)
+                )
+            };
+            let impossible = match *kind {
+                Some(VarKind::Float | VarKind::Integer | VarKind::Unsigned) => {
+                    stored == Some(FieldType::Boolean)
+                }
+                Some(VarKind::Boolean) => numeric(stored),
+                Some(VarKind::String) => stored.is_some(),
+                _ => false,
+            };
             if same {
                 *kind = Some(VarKind::Field);
+            } else if impossible {
+                *kind = Some(VarKind::Nothing);
             }
         }
         Expr::Binary { lhs, rhs, .. } => {
@@ -1235,8 +1261,11 @@ fn select_measurement(
     group_by.sort();
     group_by.dedup();
     let mut fields = expand(&s.fields, &wildcard.fields, &wildcard.tags, &group_by)?;
-    for f in &mut fields {
-        settle_casts(&mut f.expr, &all_fields, 0);
+    // Only the store's types are sure: a subquery's column may mix types.
+    if matches!(src, Src::Store) {
+        for f in &mut fields {
+            settle_casts(&mut f.expr, &all_fields, 0);
+        }
     }
     if fields.is_empty() {
         // `/regex/` matching nothing: no series, as InfluxDB.
@@ -1288,21 +1317,32 @@ fn select_measurement(
     let trans = transforms(&fields)?;
     // A transform of an aggregate runs down windows: it needs GROUP BY
     // time (InfluxDB's words). Without, it would see one window and answer
-    // nothing, or a sum of one.
-    if interval.is_none() {
-        for t in &trans {
-            if let Expr::Call { name, args } = t
-                && let Some(first) = args.first()
-            {
-                let mut agg = false;
-                walk(first, 0, &mut |e| {
-                    agg |= matches!(e, Expr::Call { name, .. } if is_agg(name));
-                    Ok(!agg)
-                })?;
-                if agg {
-                    return Err(format!("{name} aggregate requires a GROUP BY interval"));
+    // nothing, or a sum of one. A transform of a transform is not run here
+    // (it would answer nothing): refused, in InfluxDB's words without GROUP
+    // BY time.
+    for t in &trans {
+        let Expr::Call { name, args } = t else {
+            continue;
+        };
+        let (mut agg, mut inner): (bool, Option<String>) = (false, None);
+        if let Some(first) = args.first() {
+            walk(first, 0, &mut |e| {
+                if let Expr::Call { name, .. } = e {
+                    agg |= is_agg(name);
+                    if inner.is_none() && is_transform(name) {
+                        inner = Some(name.clone());
+                    }
                 }
-            }
+                Ok(!agg && inner.is_none())
+            })?;
+        }
+        if interval.is_none() && (agg || inner.is_some()) {
+            return Err(format!("{name} aggregate requires a GROUP BY interval"));
+        }
+        if let Some(inner) = inner {
+            return Err(format!(
+                "{name}() of {inner}(): a transform of a transform is not supported by PulsarDB"
+            ));
         }
     }
     // Projections that are neither tags nor functions: raw fields.
@@ -1323,7 +1363,8 @@ fn select_measurement(
             Expr::Var { name, kind }
                 if !is_tag(name, *kind) && !name.eq_ignore_ascii_case("time") =>
             {
-                raw_vars = true;
+                // A cast to nothing reads nothing (but is no aggregate).
+                raw_vars |= *kind != Some(VarKind::Nothing);
                 Ok(false)
             }
             _ => Ok(true),
@@ -1501,16 +1542,21 @@ fn select_measurement(
                 // without a value for any of them (only the condition's
                 // fields, or values a cast turns null) opens no window: no
                 // points, no series, as in InfluxDB.
-                for &(f, c) in &agg_fields {
-                    if let Some(v) = vals.get(f).and_then(|v| cast::value(*v, c)) {
-                        lists
-                            .entry(group.clone())
-                            .or_default()
-                            .entry(w)
-                            .or_default()
-                            .entry((f, c))
-                            .or_default()
-                            .push((*t, v));
+                let mut got = agg_fields
+                    .iter()
+                    .filter_map(|&(f, c)| {
+                        let v = vals.get(f).and_then(|v| cast::value(*v, c))?;
+                        Some(((f, c), v))
+                    })
+                    .peekable();
+                if got.peek().is_some() {
+                    let slot = lists
+                        .entry(group.clone())
+                        .or_default()
+                        .entry(w)
+                        .or_default();
+                    for (key, v) in got {
+                        slot.entry(key).or_default().push((*t, v));
                     }
                 }
                 if aux
@@ -1623,14 +1669,25 @@ fn select_measurement(
             .is_some_and(|a| SELECTORS.contains(&a.func.as_str()));
     let fill = s.fill.clone().unwrap_or(Fill::Null);
     let unit_default = interval.map_or(1_000_000_000, |w| w.every);
-    // The windows of the range asked for (the extra one read for transforms
-    // is not reported).
-    // The technical-analysis functions report it, as in InfluxDB.
-    let only_ta = trans
+    // The windows of the range asked for. The extra one read for
+    // transforms is reported only by the technical-analysis functions, as
+    // in InfluxDB: in that row the other transforms are null and the
+    // aggregates null, or the number of `fill(<number>)`.
+    let is_ta: Vec<bool> = trans
         .iter()
-        .all(|t| matches!(t, Expr::Call { name, .. } if ta::NAMES.contains(&name.as_str())));
-    let reported = match interval {
-        Some(win) if !trans.is_empty() && !only_ta => (
+        .map(|t| matches!(t, Expr::Call { name, .. } if ta::NAMES.contains(&name.as_str())))
+        .collect();
+    let any_ta = is_ta.contains(&true);
+    let empty_window: Vec<Option<Out>> = {
+        let mut v = vec![vec![None; aggs.len()]];
+        // Only a number fills it (`count` too is null there, not 0).
+        if matches!(fill, Fill::Number(_)) {
+            fill_rows(&fill, &aggs, &[0], 1, &mut v);
+        }
+        v.pop().unwrap_or_default()
+    };
+    let asked_windows = match interval {
+        Some(win) if !trans.is_empty() => (
             if asked.bounded_below() {
                 win.start(asked.start)
             } else {
@@ -1726,15 +1783,30 @@ fn select_measurement(
         // Rows of windows without a selected point (filled), for `aux`.
         let mut filled: Vec<bool> = Vec::new();
         for (i, (v, &w)) in vals.iter().zip(&times).enumerate() {
+            let outside = w < asked_windows.0 || w > asked_windows.1;
+            if outside && !any_ta {
+                continue;
+            }
+            // Transform `k`'s value in this row.
+            let trans_cell = |k: usize| -> Cell {
+                if outside && !is_ta.get(k).copied().unwrap_or(false) {
+                    return Cell::Null;
+                }
+                trans_vals
+                    .get(k)
+                    .and_then(|c| c.get(i))
+                    .cloned()
+                    .unwrap_or(Cell::Null)
+            };
             let res = |e: &Expr| -> Option<Cell> {
                 if let Some(k) = trans.iter().position(|t| t == e) {
-                    return Some(
-                        trans_vals
-                            .get(k)
-                            .and_then(|c| c.get(i))
-                            .cloned()
-                            .unwrap_or(Cell::Null),
-                    );
+                    return Some(trans_cell(k));
+                }
+                if outside {
+                    if matches!(e, Expr::Var { .. }) {
+                        return Some(Cell::Null);
+                    }
+                    return agg_lookup(e, &aggs, &empty_window);
                 }
                 if aux && let Expr::Var { name, kind } = e {
                     let row = aux_g.and_then(|a| a.get(&w));
@@ -1752,15 +1824,8 @@ fn select_measurement(
                 }
                 agg_lookup(e, &aggs, v)
             };
-            if w < reported.0 || w > reported.1 {
-                continue;
-            }
             let cells: Vec<Cell> = fields.iter().map(|f| eval(&f.expr, &res, 0)).collect();
-            if !trans.is_empty()
-                && trans_vals
-                    .iter()
-                    .all(|c| matches!(c.get(i), Some(Cell::Null) | None))
-            {
+            if !trans.is_empty() && (0..trans.len()).all(|k| trans_cell(k) == Cell::Null) {
                 continue;
             }
             let mut row = Vec::with_capacity(cells.len() + 1);
@@ -1867,8 +1932,9 @@ fn fill_rows(fill: &Fill, aggs: &[Agg], times: &[i64], every: i64, vals: &mut [V
             continue;
         }
         match fill {
-            // As InfluxDB: an empty window counts 0, not null.
-            Fill::Null if a.func == "count" => {
+            // As InfluxDB: an empty window counts 0, not null (but the
+            // count of a cast to nothing stays null).
+            Fill::Null if a.func == "count" && a.cast != Some(VarKind::Nothing) => {
                 for slot in vals.iter_mut().filter_map(|v| v.get_mut(k)) {
                     slot.get_or_insert(Out {
                         value: Cell::Int(0),

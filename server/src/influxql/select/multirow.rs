@@ -86,7 +86,9 @@ fn func_of(name: &str) -> Option<Func> {
 fn shown(e: &Expr) -> String {
     match e {
         Expr::Var { name, .. } => name.clone(),
-        Expr::Wildcard(_) => "*".into(),
+        Expr::Wildcard(None) => "*".into(),
+        Expr::Wildcard(Some(VarKind::Tag)) => "*::tag".into(),
+        Expr::Wildcard(Some(_)) => "*::field".into(),
         Expr::Integer(i) => i.to_string(),
         Expr::Number(n) => format!("{n:.3}"),
         Expr::String(s) => format!("'{s}'"),
@@ -411,6 +413,8 @@ pub(super) fn run(
         Some(VarKind::Integer) => FieldType::Integer,
         Some(VarKind::Unsigned) => FieldType::Unsigned,
         Some(VarKind::Boolean) => FieldType::Boolean,
+        // Values that are no values select nothing.
+        Some(VarKind::Nothing) => return Ok(Vec::new()),
         _ => ty,
     };
     if ty == FieldType::Boolean && matches!(m.func, Func::Top | Func::Bottom) {

@@ -202,6 +202,10 @@ impl Ta {
             (0..n).collect()
         };
         let hold = self.hold();
+        // Everything held back: nothing to compute.
+        if values.iter().filter(|(_, c)| c.as_f64().is_some()).count() <= hold {
+            return out;
+        }
         let mut state = State::new(self);
         let mut seen = 0usize;
         for i in order {
@@ -325,32 +329,75 @@ impl Moves {
     }
 }
 
+/// The sum of a sliding window of non-negative numbers, O(1) amortized
+/// per step and without subtracting (no cancellation: a large value that
+/// left the window leaves no residue). Two stacks: the newest values with
+/// their running sum, the oldest with sums from each to the newest of them.
+#[derive(Clone, Debug, Default)]
+struct WindowSum {
+    /// Oldest last; each with the sum of itself and those below it.
+    old: Vec<(f64, f64)>,
+    new: Vec<f64>,
+    new_sum: f64,
+}
+
+impl WindowSum {
+    fn len(&self) -> usize {
+        self.old.len() + self.new.len()
+    }
+
+    fn push(&mut self, v: f64) {
+        self.new.push(v);
+        self.new_sum += v;
+    }
+
+    /// Drops the oldest value.
+    fn pop(&mut self) {
+        if self.old.is_empty() {
+            let mut acc = 0.0;
+            while let Some(v) = self.new.pop() {
+                acc += v;
+                self.old.push((v, acc));
+            }
+            self.new_sum = 0.0;
+        }
+        self.old.pop();
+    }
+
+    fn sum(&self) -> f64 {
+        self.old.last().map_or(0.0, |o| o.1) + self.new_sum
+    }
+}
+
 /// Kaufman's efficiency ratio over the last `p` values, zeros before the
 /// first.
 #[derive(Clone, Debug, Default)]
 struct Efficiency {
     /// The last `p + 1` values, the oldest first (zeros before the start).
     recent: VecDeque<f64>,
+    /// The absolute changes between them.
+    moves: WindowSum,
 }
 
 impl Efficiency {
     fn push(&mut self, x: f64, p: usize) -> f64 {
+        let before = self.recent.back().copied().unwrap_or(0.0);
         if self.recent.is_empty() {
             self.recent.push_back(0.0);
         }
         self.recent.push_back(x);
-        if self.recent.len() > p.saturating_add(1) {
+        self.moves.push((x - before).abs());
+        if self.moves.len() > p {
+            self.moves.pop();
             self.recent.pop_front();
         }
         let first = self.recent.front().copied().unwrap_or(0.0);
-        let net = (x - first).abs();
-        let moved: f64 = self
-            .recent
-            .iter()
-            .zip(self.recent.iter().skip(1))
-            .map(|(a, b)| (b - a).abs())
-            .sum();
-        if moved == 0.0 { 0.0 } else { net / moved }
+        let moved = self.moves.sum();
+        if moved == 0.0 {
+            0.0
+        } else {
+            (x - first).abs() / moved
+        }
     }
 }
 
@@ -360,8 +407,9 @@ enum State {
     Ema(Ema),
     Chain(Chain, Option<f64>),
     Moves(Moves),
-    /// CMO without warm-up: the last `p` changes and the value before.
-    Changes(VecDeque<f64>, Option<f64>),
+    /// CMO without warm-up: the rises and falls of the last `p` changes,
+    /// and the value before.
+    Changes(WindowSum, WindowSum, Option<f64>),
     Efficiency(Efficiency),
     Adaptive(Efficiency, f64, usize),
 }
@@ -375,7 +423,9 @@ impl State {
             Func::Dema => State::Chain(chain(2), None),
             Func::Tema | Func::Trix => State::Chain(chain(3), None),
             Func::Rsi => State::Moves(Moves::default()),
-            Func::Cmo if ta.warmup == Warmup::None => State::Changes(VecDeque::new(), None),
+            Func::Cmo if ta.warmup == Warmup::None => {
+                State::Changes(WindowSum::default(), WindowSum::default(), None)
+            }
             Func::Cmo => State::Moves(Moves::default()),
             Func::Ker => State::Efficiency(Efficiency::default()),
             Func::Kama => State::Adaptive(Efficiency::default(), 0.0, 0),
@@ -413,15 +463,17 @@ impl State {
                     100.0 * g / (g + l)
                 })
             }
-            State::Changes(changes, prev) => {
+            State::Changes(ups, downs, prev) => {
                 if let Some(before) = prev.replace(x) {
-                    changes.push_back(x - before);
-                    if changes.len() > p {
-                        changes.pop_front();
+                    let c = x - before;
+                    ups.push(c.max(0.0));
+                    downs.push((-c).max(0.0));
+                    if ups.len() > p {
+                        ups.pop();
+                        downs.pop();
                     }
                 }
-                let up: f64 = changes.iter().filter(|c| **c > 0.0).sum();
-                let down: f64 = changes.iter().filter(|c| **c < 0.0).map(|c| -c).sum();
+                let (up, down) = (ups.sum(), downs.sum());
                 Some(if up + down == 0.0 {
                     0.0
                 } else {
@@ -529,6 +581,34 @@ mod tests {
             &[0.0, 1.0, 2.0],
         );
         assert!(r[1].is_none(), "division by zero gives no row: {r:?}");
+    }
+
+    #[test]
+    fn window_sums_forget_what_left() {
+        let mut w = WindowSum::default();
+        let mut naive: VecDeque<f64> = VecDeque::new();
+        let mut x = 1u64;
+        for i in 0..2000 {
+            // Values from 1e-6 to 1e12, and runs of zeros.
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = if i % 97 < 20 {
+                0.0
+            } else {
+                (x >> 40) as f64 * 10f64.powi((x % 19) as i32 - 6)
+            };
+            w.push(v);
+            naive.push_back(v);
+            if w.len() > 7 {
+                w.pop();
+                naive.pop_front();
+            }
+            let want: f64 = naive.iter().sum();
+            let got = w.sum();
+            assert!((got - want).abs() <= want * 1e-12, "{i}: {got} vs {want}");
+            assert_eq!(got == 0.0, want == 0.0, "{i}");
+        }
     }
 
     #[test]
