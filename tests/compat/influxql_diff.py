@@ -583,6 +583,15 @@ QUERIES = [
     "SELECT derivative(mean(usage_user)) FROM cpu",
     "SELECT derivative(derivative(usage_user)) FROM cpu",
     f"SELECT exponential_moving_average(difference(procs), 2) FROM cpu WHERE host = 'a' AND {W}",
+    # an aggregate beside a transform: over the range asked (not the window
+    # the transform reads before it), and its rows stand where the
+    # transform has no value (which takes fill's number there)
+    f"SELECT derivative(mean(usage_user)), count(usage_user), mean(usage_user) FROM cpu WHERE time >= {T0 + 125}s AND {W} GROUP BY time(5m)",
+    f"SELECT non_negative_derivative(max(usage_user), 1s), max(usage_user) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(5m)",
+    f"SELECT non_negative_derivative(max(usage_user), 1s), max(usage_user) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(5m) fill(0)",
+    f"SELECT difference(max(procs)), max(procs) FROM cpu WHERE time >= {T0 + 125}s AND {W} GROUP BY time(4m), host fill(3)",
+    f"SELECT derivative(usage_user), usage_user FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
+    f"SELECT derivative(usage_user), host FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
     # the window before the range: reported by the technical-analysis
     # functions only, the other columns null (or the fill number) there
     f"SELECT exponential_moving_average(mean(usage_user), 2), count(usage_user) FROM cpu WHERE time >= {T0 + 400}s AND {W} GROUP BY time(5m)",

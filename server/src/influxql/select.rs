@@ -102,6 +102,9 @@ struct Agg {
     arg: Option<f64>,
     /// `count(distinct(field))`.
     distinct: bool,
+    /// Outside any transform (`count(v)` in `derivative(mean(v)), count(v)`):
+    /// over the range asked, not the window a transform reads before it.
+    plain: bool,
 }
 
 /// An aggregate's value in one window, with the time of the point a
@@ -498,6 +501,7 @@ fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
                     cast,
                     arg: None,
                     distinct: true,
+                    plain: true,
                 };
                 if !out.contains(&a) {
                     out.push(a);
@@ -541,6 +545,7 @@ fn aggregates(fields: &[Field]) -> Result<Vec<Agg>, String> {
                 cast,
                 arg,
                 distinct: false,
+                plain: true,
             };
             if !out.contains(&a) {
                 out.push(a);
@@ -589,6 +594,46 @@ fn unique(names: Vec<String>) -> Vec<String> {
             out
         })
         .collect()
+}
+
+/// The points of `pts` (in time order) aggregate `a` reads: for a plain
+/// aggregate, those in `asked` when it differs from the range read.
+fn asked_part<'p>(
+    a: &Agg,
+    pts: &'p [(i64, Value)],
+    asked: Option<TimeRange>,
+) -> &'p [(i64, Value)] {
+    match asked {
+        Some(r) if a.plain => {
+            let lo = pts.partition_point(|p| p.0 < r.start);
+            let hi = pts.partition_point(|p| p.0 <= r.end);
+            pts.get(lo..hi).unwrap_or_default()
+        }
+        _ => pts,
+    }
+}
+
+/// `e` with its transform calls replaced by a literal: what stays is read
+/// window by window over the range asked.
+fn without_transforms(e: &Expr, depth: usize) -> Expr {
+    match e {
+        _ if depth > 128 => e.clone(),
+        Expr::Call { name, .. } if is_transform(name) => Expr::Integer(0),
+        Expr::Call { name, args } => Expr::Call {
+            name: name.clone(),
+            args: args
+                .iter()
+                .map(|a| without_transforms(a, depth + 1))
+                .collect(),
+        },
+        Expr::Binary { op, lhs, rhs } => Expr::Binary {
+            op: *op,
+            lhs: Box::new(without_transforms(lhs, depth + 1)),
+            rhs: Box::new(without_transforms(rhs, depth + 1)),
+        },
+        Expr::Paren(x) => Expr::Paren(Box::new(without_transforms(x, depth + 1))),
+        other => other.clone(),
+    }
 }
 
 /// Evaluates a projection for one row.
@@ -1313,8 +1358,30 @@ fn select_measurement(
             &is_tag,
         );
     }
-    let aggs = aggregates(&fields)?;
     let trans = transforms(&fields)?;
+    // The aggregates outside transforms, then those inside them (read over
+    // one more window: see `reaches_back` below).
+    let mut aggs = aggregates(
+        &fields
+            .iter()
+            .map(|f| Field {
+                expr: without_transforms(&f.expr, 0),
+                alias: None,
+            })
+            .collect::<Vec<_>>(),
+    )?;
+    let inner: Vec<Field> = trans
+        .iter()
+        .map(|t| Field {
+            expr: t.clone(),
+            alias: None,
+        })
+        .collect();
+    aggs.extend(
+        aggregates(&inner)?
+            .into_iter()
+            .map(|a| Agg { plain: false, ..a }),
+    );
     // A transform of an aggregate runs down windows: it needs GROUP BY
     // time (InfluxDB's words). Without, it would see one window and answer
     // nothing, or a sum of one. A transform of a transform is not run here
@@ -1387,6 +1454,20 @@ fn select_measurement(
             // return (InfluxDB answers an empty result).
             return Ok(Vec::new());
         }
+        // A transform's rows are not the points' rows: a field or tag
+        // beside one has no row to come from (it answered nulls).
+        if !trans.is_empty()
+            && fields.iter().any(|f| {
+                let mut var = false;
+                walk_expr(&without_transforms(&f.expr, 0), &mut |e| {
+                    var |= matches!(e, Expr::Var { .. });
+                    !var
+                });
+                var
+            })
+        {
+            return Err("mixing aggregate and non-aggregate queries is not supported".into());
+        }
         return raw_select(
             ctx, src, db, m, s, &fields, &columns, &group_by, &split, range, tag_expr, &trans,
             &is_tag,
@@ -1446,7 +1527,11 @@ fn select_measurement(
             range.start = range.start.saturating_sub(iv);
         }
     }
+    // Plain aggregates beside a transform that reads back a window: over
+    // the range asked, from raw points (the core answers one range).
+    let two_ranges = range != asked && aggs.iter().any(|a| a.plain);
     let core = !aux
+        && !two_ranges
         && matches!(src, Src::Store)
         && split.rows.is_empty()
         && aggs
@@ -1588,8 +1673,12 @@ fn select_measurement(
                 let per: Vec<&[(i64, Value)]> = ws
                     .values()
                     .map(|f| {
-                        f.get(&(a.field.as_str(), a.cast))
-                            .map_or(&[][..], Vec::as_slice)
+                        asked_part(
+                            a,
+                            f.get(&(a.field.as_str(), a.cast))
+                                .map_or(&[][..], Vec::as_slice),
+                            two_ranges.then_some(asked),
+                        )
                     })
                     .collect();
                 across.push(integrals(&per, interval, a.arg.unwrap_or(1e9)));
@@ -1598,9 +1687,13 @@ fn select_measurement(
             for (wi, (w, per_field)) in ws.into_iter().enumerate() {
                 let slot = gg.entry(w).or_insert_with(|| vec![None; aggs.len()]);
                 for ((a, out), acr) in aggs.iter().zip(slot.iter_mut()).zip(&across) {
-                    let pts = per_field
-                        .get(&(a.field.as_str(), a.cast))
-                        .map_or(&[][..], Vec::as_slice);
+                    let pts = asked_part(
+                        a,
+                        per_field
+                            .get(&(a.field.as_str(), a.cast))
+                            .map_or(&[][..], Vec::as_slice),
+                        two_ranges.then_some(asked),
+                    );
                     if let Some(v) = acr.get(wi) {
                         *out = v.map(|v| Out {
                             value: Cell::Float(v),
@@ -1767,7 +1860,7 @@ fn select_measurement(
                 .iter()
                 .zip(&times)
                 .map(|(v, &w)| {
-                    let res = |e: &Expr| agg_lookup(e, &aggs, v);
+                    let res = |e: &Expr| agg_lookup(e, &aggs, v, false);
                     (w, args.first().map_or(Cell::Null, |a| eval(a, &res, 0)))
                 })
                 .collect();
@@ -1806,7 +1899,7 @@ fn select_measurement(
                     if matches!(e, Expr::Var { .. }) {
                         return Some(Cell::Null);
                     }
-                    return agg_lookup(e, &aggs, &empty_window);
+                    return agg_lookup(e, &aggs, &empty_window, true);
                 }
                 if aux && let Expr::Var { name, kind } = e {
                     let row = aux_g.and_then(|a| a.get(&w));
@@ -1822,12 +1915,34 @@ fn select_measurement(
                         None => Cell::Null,
                     });
                 }
-                agg_lookup(e, &aggs, v)
+                agg_lookup(e, &aggs, v, true)
             };
-            let cells: Vec<Cell> = fields.iter().map(|f| eval(&f.expr, &res, 0)).collect();
-            if !trans.is_empty() && (0..trans.len()).all(|k| trans_cell(k) == Cell::Null) {
+            // A row exists where a transform has a value, or (in the range
+            // asked) an aggregate beside the transforms does; there a
+            // transform without a value takes fill's number, as in InfluxDB.
+            let plain_value = !outside
+                && aggs
+                    .iter()
+                    .zip(v)
+                    .any(|(a, o)| a.plain && o.as_ref().is_some_and(|o| o.value != Cell::Null));
+            if !trans.is_empty()
+                && !plain_value
+                && (0..trans.len()).all(|k| trans_cell(k) == Cell::Null)
+            {
                 continue;
             }
+            let filled_res = |e: &Expr| -> Option<Cell> {
+                match (res(e), &fill) {
+                    (Some(Cell::Null), Fill::Number(n)) if trans.contains(e) => {
+                        Some(Cell::Float(*n))
+                    }
+                    (c, _) => c,
+                }
+            };
+            let cells: Vec<Cell> = fields
+                .iter()
+                .map(|f| eval(&f.expr, &filled_res, 0))
+                .collect();
             let mut row = Vec::with_capacity(cells.len() + 1);
             row.push(Cell::Time(report_time(i, w)));
             row.extend(cells);
@@ -1856,8 +1971,8 @@ fn select_measurement(
 }
 
 /// The value of aggregate call `e` in a window's values `v` (`None` if `e`
-/// is no aggregate).
-fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
+/// is no aggregate): the one outside transforms (`plain`), or inside.
+fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>], plain: bool) -> Option<Cell> {
     let Expr::Call { name, args } = e else {
         return None;
     };
@@ -1880,6 +1995,7 @@ fn agg_lookup(e: &Expr, aggs: &[Agg], v: &[Option<Out>]) -> Option<Cell> {
             && a.cast == cast
             && a.arg == arg
             && a.distinct == distinct.is_some()
+            && a.plain == plain
     });
     Some(
         i.and_then(|i| v.get(i))
