@@ -2,7 +2,9 @@
 
 v1 client (influxdb 5.3.x): ping, create_database, write_points with tags and
 int/float/bool fields at precision s and ms, query with GROUP BY time and tags,
-get_list_measurements, get_list_database.
+get_list_measurements, get_list_database, get_list_users,
+get_list_continuous_queries, get_list_series, and a few newer InfluxQL
+features (SHOW SERIES CARDINALITY, a cast inside a moving average).
 v2 client (influxdb-client 1.50.x): synchronous write_api with Points and raw
 line strings to /api/v2/write, ping, health.
 Everything written is read back. Exit status 0 when every check passes.
@@ -60,6 +62,17 @@ check(len(rows) == 5 and rows[0]["time"] == "2023-11-14T22:13:20.25Z", f"ms prec
 check({"name": "cpu"} in c.get_list_measurements() and {"name": "net"} in c.get_list_measurements(), "get_list_measurements")
 rs = c.query("SELECT max(usage) FROM cpu GROUP BY dc")
 check(list(rs.get_points(tags={"dc": "y"}))[0]["max"] == 19.5, "GROUP BY tag")
+check(c.get_list_users() == [], "get_list_users: no users (tokens are not users)")
+check(c.get_list_continuous_queries() == [{"compat": []}] or {"compat": []} in c.get_list_continuous_queries(),
+      f"get_list_continuous_queries: {c.get_list_continuous_queries()}")
+check(len(c.get_list_series(measurement="cpu")) == 2, f"get_list_series: {c.get_list_series(measurement='cpu')}")
+rs = c.query("SHOW SERIES CARDINALITY")
+check(list(rs.get_points())[0]["cardinality estimation"] >= 3, f"SHOW SERIES CARDINALITY: {rs.raw}")
+rs = c.query(f"SELECT exponential_moving_average(usage::integer, 3) FROM cpu WHERE host = 'a' AND time >= {base}s", epoch="s")
+rows = list(rs.get_points())
+# 10, 11, 12, ...: 10, then 10 + 2/3 (alpha 2/3), then halfway to 12.
+check(len(rows) == 8 and abs(rows[0]["exponential_moving_average"] - 34 / 3) < 1e-9,
+      f"EMA of the usage truncated to integers (34/3 at the third point): {rows[:2]}")
 
 v2 = V2Client(url=f"http://{host}:{port}", token="my-token", org="my-org")
 w = v2.write_api(write_options=SYNCHRONOUS)
