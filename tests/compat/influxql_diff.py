@@ -592,6 +592,16 @@ QUERIES = [
     f"SELECT difference(max(procs)), max(procs) FROM cpu WHERE time >= {T0 + 125}s AND {W} GROUP BY time(4m), host fill(3)",
     f"SELECT derivative(usage_user), usage_user FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
     f"SELECT derivative(usage_user), host FROM cpu WHERE host = 'a' AND {W} LIMIT 2",
+    # a field or tag beside aggregates: only along one selector (arithmetic
+    # on it included); otherwise InfluxDB's refusals
+    f"SELECT mean(usage_user), host FROM cpu WHERE {W}",
+    f"SELECT mean(usage_user), host FROM cpu WHERE {W} GROUP BY host",
+    f"SELECT count(procs) + 1, host FROM cpu WHERE {W}",
+    f"SELECT derivative(mean(usage_user)), host FROM cpu WHERE {W} GROUP BY time(10m)",
+    f"SELECT max(usage_user) * 2, host, procs FROM cpu WHERE {W}",
+    f"SELECT abs(min(usage_user)) + 1, region FROM cpu WHERE {W} GROUP BY time(20m)",
+    f"SELECT max(usage_user) - min(usage_user), host FROM cpu WHERE {W}",
+    f"SELECT mean(used), ok::integer FROM mem WHERE {W}",
     # the window before the range: reported by the technical-analysis
     # functions only, the other columns null (or the fill number) there
     f"SELECT exponential_moving_average(mean(usage_user), 2), count(usage_user) FROM cpu WHERE time >= {T0 + 400}s AND {W} GROUP BY time(5m)",

@@ -1497,11 +1497,28 @@ fn select_measurement(
                 Ok(true)
             });
             var && plain(&f.expr)
-        })
-        && fields
-            .iter()
-            .all(|f| matches!(f.expr, Expr::Call { .. }) || plain(&f.expr));
-    if raw_vars && !aux {
+        });
+    // A field or tag outside the aggregates and transforms, unless it rides
+    // along a lone selector: InfluxDB refuses it (it answered nulls here).
+    let loose_var = fields.iter().any(|f| {
+        let mut var = false;
+        walk_expr(&f.expr, &mut |x| match x {
+            Expr::Call { name, .. } if is_agg(name) || is_transform(name) => false,
+            Expr::Var { name, .. } => {
+                var |= !name.eq_ignore_ascii_case("time");
+                false
+            }
+            _ => !var,
+        });
+        var
+    });
+    if (raw_vars || loose_var) && !aux {
+        // InfluxDB's words for each case.
+        if aggs.len() > 1 && aggs.iter().all(|a| SELECTORS.contains(&a.func.as_str())) {
+            return Err(
+                "mixing multiple selector functions with tags or fields is not supported".into(),
+            );
+        }
         return Err("mixing aggregate and non-aggregate queries is not supported".into());
     }
     // GROUP BY time without an upper bound stops at now().
