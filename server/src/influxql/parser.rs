@@ -5,9 +5,10 @@
 //! statements, clause order, reserved words and error style
 //! (`found X, expected Y at line L, char C`), so Grafana, Telegraf and the
 //! client libraries see the answers they were written against. Statements
-//! InfluxDB has and PulsarDB does not (users, grants, continuous queries,
-//! `SELECT ... INTO`...) are recognised and named in the error rather than
-//! failing as a syntax error that would send the user looking for a typo.
+//! InfluxDB has and PulsarDB does not (creating users, grants, continuous
+//! queries or retention policies, `SHOW STATS`...) are recognised and named
+//! in the error rather than failing as a syntax error that would send the
+//! user looking for a typo.
 //!
 //! The input is untrusted, so the parser is bounded:
 //! - parentheses and function calls nest at most [`MAX_NESTING`] deep (the
@@ -896,6 +897,34 @@ impl Parser<'_> {
         }
     }
 
+    /// `[ON db] [FROM sources]`, and the index of the last present in a
+    /// statement's clause list (which starts with them).
+    #[allow(clippy::type_complexity, reason = "the three parts of one prefix")]
+    fn on_db_from(&mut self) -> Result<(Option<String>, Option<Vec<Source>>, usize), ParseError> {
+        let db = self.on_db()?;
+        let sources = self.optional_from()?;
+        let next = if sources.is_some() {
+            2
+        } else {
+            usize::from(db.is_some())
+        };
+        Ok((db, sources, next))
+    }
+
+    /// `WITH KEY (= k | != k | IN (...) | =~ /re/ | !~ /re/)`, required;
+    /// `clauses` (with WITH KEY at index 2) and `next` name what could have
+    /// come instead.
+    fn with_key(&mut self, clauses: &[&str], next: usize) -> Result<NameMatch, ParseError> {
+        if !self.peek_kw(K::With)? {
+            let tok = self.bump()?;
+            let expected = clauses.get(next..=2).unwrap_or_default();
+            return Err(self.found(&tok, expected));
+        }
+        self.bump()?;
+        self.expect_kw(K::Key)?;
+        self.tag_key_match()
+    }
+
     fn optional_from(&mut self) -> Result<Option<Vec<Source>>, ParseError> {
         if self.eat_kw(K::From)? {
             Ok(Some(self.sources(false)?))
@@ -985,15 +1014,7 @@ impl Parser<'_> {
 
     fn show_tag_keys(&mut self) -> Result<Statement, ParseError> {
         const CLAUSES: &[&str] = &["ON", "FROM", "WHERE", "LIMIT", "OFFSET"];
-        let mut next = 0;
-        let db = self.on_db()?;
-        if db.is_some() {
-            next = 1;
-        }
-        let sources = self.optional_from()?;
-        if sources.is_some() {
-            next = 2;
-        }
+        let (db, sources, mut next) = self.on_db_from()?;
         let condition = self.where_condition()?;
         if condition.is_some() {
             next = 3;
@@ -1011,23 +1032,8 @@ impl Parser<'_> {
 
     fn show_tag_values(&mut self) -> Result<Statement, ParseError> {
         const CLAUSES: &[&str] = &["ON", "FROM", "WITH KEY", "WHERE", "LIMIT", "OFFSET"];
-        let mut next = 0;
-        let db = self.on_db()?;
-        if db.is_some() {
-            next = 1;
-        }
-        let sources = self.optional_from()?;
-        if sources.is_some() {
-            next = 2;
-        }
-        if !self.peek_kw(K::With)? {
-            let tok = self.bump()?;
-            let expected = CLAUSES.get(next..=2).unwrap_or_default();
-            return Err(self.found(&tok, expected));
-        }
-        self.bump()?;
-        self.expect_kw(K::Key)?;
-        let key = self.tag_key_match()?;
+        let (db, sources, mut next) = self.on_db_from()?;
+        let key = self.with_key(CLAUSES, next)?;
         next = 3;
         let condition = self.where_condition()?;
         if condition.is_some() {
@@ -1072,15 +1078,7 @@ impl Parser<'_> {
 
     fn show_field_keys(&mut self) -> Result<Statement, ParseError> {
         const CLAUSES: &[&str] = &["ON", "FROM", "LIMIT", "OFFSET"];
-        let mut next = 0;
-        let db = self.on_db()?;
-        if db.is_some() {
-            next = 1;
-        }
-        let sources = self.optional_from()?;
-        if sources.is_some() {
-            next = 2;
-        }
+        let (db, sources, next) = self.on_db_from()?;
         let (limit, offset, next) = self.limit_offset(next, 2)?;
         self.end(after(CLAUSES, next))?;
         Ok(Statement::ShowFieldKeys {
@@ -1097,27 +1095,13 @@ impl Parser<'_> {
         const CLAUSES: &[&str] = &["ON", "FROM", "WITH KEY", "WHERE", "LIMIT", "OFFSET"];
         let exact = self.eat_kw(K::Exact)?;
         self.expect_kw(K::Cardinality)?;
-        let mut next = 0;
-        let db = self.on_db()?;
-        if db.is_some() {
-            next = 1;
-        }
-        let sources = self.optional_from()?;
-        if sources.is_some() {
-            next = 2;
-        }
+        let (db, sources, mut next) = self.on_db_from()?;
+        // WITH KEY, required, only after TAG VALUES (and only listed there).
         let key = if of == Cardinality::TagValues {
-            if !self.peek_kw(K::With)? {
-                let tok = self.bump()?;
-                let expected = CLAUSES.get(next..=2).unwrap_or_default();
-                return Err(self.found(&tok, expected));
-            }
-            self.bump()?;
-            self.expect_kw(K::Key)?;
+            let key = self.with_key(CLAUSES, next)?;
             next = 3;
-            Some(self.tag_key_match()?)
+            Some(key)
         } else {
-            next = next.max(3);
             None
         };
         let condition = self.where_condition()?;
@@ -1149,15 +1133,7 @@ impl Parser<'_> {
 
     fn show_series(&mut self) -> Result<Statement, ParseError> {
         const CLAUSES: &[&str] = &["ON", "FROM", "WHERE", "LIMIT", "OFFSET"];
-        let mut next = 0;
-        let db = self.on_db()?;
-        if db.is_some() {
-            next = 1;
-        }
-        let sources = self.optional_from()?;
-        if sources.is_some() {
-            next = 2;
-        }
+        let (db, sources, mut next) = self.on_db_from()?;
         let condition = self.where_condition()?;
         if condition.is_some() {
             next = 3;

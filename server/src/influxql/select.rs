@@ -14,7 +14,13 @@
 //!   windows of an aggregate (the derivatives' unit defaults to 1 s for raw
 //!   values and to the GROUP BY interval for windows, elapsed's to 1 ns, as
 //!   in InfluxDB).
-//! - top, bottom and distinct answer several rows per window: `multirow`.
+//! - The technical-analysis functions (exponential moving averages, RSI,
+//!   ...) are transforms too: `ta`.
+//! - top, bottom, sample and distinct answer several rows per window:
+//!   `multirow`.
+//! - Type casts (`v::integer`) are settled against the store's field types
+//!   when planned (`settle_casts`) and applied where values are read
+//!   ([`super::cast`]).
 //! - Times follow InfluxDB: GROUP BY time buckets are aligned to the epoch
 //!   (plus the offset); an aggregate without GROUP BY time reports the start
 //!   of the time range (0 when unbounded), a lone selector the time of the

@@ -1511,8 +1511,13 @@ fn cardinality_statements() {
         err_at("SHOW TAG VALUES CARDINALITY"),
         ("found EOF, expected ON, FROM, WITH KEY".into(), 1, 28)
     );
+    // ON and FROM may still come there; WITH KEY is only for TAG VALUES.
     assert_eq!(
         err_at("SHOW SERIES CARDINALITY WITH KEY = a").0,
+        "found WITH, expected ON, FROM, WHERE, LIMIT, OFFSET, ;"
+    );
+    assert_eq!(
+        err_at("SHOW SERIES CARDINALITY FROM cpu WITH KEY = a").0,
         "found WITH, expected WHERE, LIMIT, OFFSET, ;"
     );
     assert_eq!(

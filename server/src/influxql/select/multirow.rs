@@ -100,6 +100,19 @@ fn shown(e: &Expr) -> String {
     }
 }
 
+/// The field a variable argument reads and its cast; `v::tag` names no
+/// field (the empty name, which no field has: it selects nothing).
+fn field_of(e: &Expr) -> Option<(String, Option<VarKind>)> {
+    match e {
+        Expr::Var {
+            kind: Some(VarKind::Tag),
+            ..
+        } => Some((String::new(), None)),
+        Expr::Var { name, kind } => Some((name.clone(), kind.filter(|k| k.is_cast()))),
+        _ => None,
+    }
+}
+
 /// Finds a `top`, `bottom` or `distinct` call among the projections (not
 /// `count(distinct(f))`, an ordinary aggregate) and checks how it is used.
 pub(super) fn find(
@@ -149,7 +162,7 @@ pub(super) fn find(
             );
         }
         let (field, cast) = match args.as_slice() {
-            [Expr::Var { name, kind }] => (name.clone(), kind.filter(|k| k.is_cast())),
+            [v @ Expr::Var { .. }] => field_of(v).unwrap_or_default(),
             [] => return Err("distinct function requires at least one argument".into()),
             [_] => return Err("expected field argument in distinct()".into()),
             _ => return Err("distinct function can only have one argument".into()),
@@ -185,11 +198,7 @@ pub(super) fn find(
             _ => return Err("expected integer argument in sample()".into()),
         };
         let (field, cast) = match args.first() {
-            Some(Expr::Var {
-                kind: Some(VarKind::Tag),
-                ..
-            }) => (String::new(), None),
-            Some(Expr::Var { name: v, kind }) => (v.clone(), kind.filter(|k| k.is_cast())),
+            Some(v @ Expr::Var { .. }) => field_of(v).unwrap_or_default(),
             Some(Expr::Wildcard(_) | Expr::Regex(_)) => {
                 return Err(
                     "sample() of * or /regex/ is not supported by PulsarDB: name a field".into(),
@@ -216,12 +225,7 @@ pub(super) fn find(
     let (field, cast) = match args.first() {
         // A name that is no field of this measurement selects nothing
         // (another measurement of the FROM list may have it).
-        // `v::tag` names no field: nothing (no field has an empty name).
-        Some(Expr::Var {
-            kind: Some(VarKind::Tag),
-            ..
-        }) => (String::new(), None),
-        Some(Expr::Var { name: v, kind }) => (v.clone(), kind.filter(|k| k.is_cast())),
+        Some(v @ Expr::Var { .. }) => field_of(v).unwrap_or_default(),
         Some(a) => {
             return Err(format!(
                 "expected first argument to be a field in {name}(), found {}",
