@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { echo; echo "=== $* ==="; }
+export SUITE_T0="${SUITE_T0:-$(date +%s)}"
+step() { echo; echo "=== $* === [$(($(date +%s) - SUITE_T0))s]"; }
 
 ARMV7=armv7-unknown-linux-gnueabihf
 GATEWAYS="$ARMV7 aarch64-unknown-linux-gnu aarch64-unknown-linux-musl"

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { echo; echo "=== $* ==="; }
+# Each step header shows the seconds since the start: CI has 30 minutes.
+export SUITE_T0="${SUITE_T0:-$(date +%s)}"
+step() { echo; echo "=== $* === [$(($(date +%s) - SUITE_T0))s]"; }
 
 step "setup"
 ./scripts/setup.sh

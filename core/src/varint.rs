@@ -6,6 +6,10 @@ use alloc::vec::Vec;
 /// Appends `v` as an unsigned LEB128 varint (1–10 bytes).
 #[inline]
 pub fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    if v < 0x80 {
+        out.push(v as u8);
+        return;
+    }
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;

@@ -218,6 +218,26 @@ fn run(name: &str, lp: &str, runs: usize) {
     println!();
 }
 
+/// Writes alone (prepared batches, `runs` times), printing only their
+/// speed: for profiling the write path (`ingest_bench iot-writes`).
+fn writes_only(name: &str, lp: &str, runs: usize) {
+    let (batches, points) = to_batches(lp, 5000);
+    for _ in 0..runs {
+        let mut db = new_db();
+        let ((), secs) = timed(|| {
+            for b in &batches {
+                db.write("db", b).expect("write");
+                db.sync().expect("sync");
+            }
+            db.flush().expect("flush");
+        });
+        println!(
+            "{name}: prepared batches → flushed tables: {:.2} M points/s",
+            points as f64 / secs / 1e6
+        );
+    }
+}
+
 fn main() {
     let iot_points: u64 = std::env::var("IOT_POINTS")
         .ok()
@@ -234,5 +254,11 @@ fn main() {
     }
     if which == "all" || which == "iot" {
         run("iot", &data::iot_lp(iot_points), runs);
+    }
+    if which == "nab-writes" {
+        writes_only("nab", &data::nab_lp(), runs);
+    }
+    if which == "iot-writes" {
+        writes_only("iot", &data::iot_lp(iot_points), runs);
     }
 }

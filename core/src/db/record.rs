@@ -86,6 +86,11 @@ pub struct WriteRecord {
 /// fit in 64 bits (|d| ≥ 2^61 ns, in ns), a 0 and then `zigzag(d)`. A 0 is
 /// free as the escape: a delta of 0 is written in seconds.
 fn put_ts_delta(out: &mut Vec<u8>, d: i64) {
+    if d == 0 {
+        // The fields of a line, and lines of one time: the common case.
+        out.push(3);
+        return;
+    }
     let (u, unit) = if d % 1_000_000_000 == 0 {
         (3, 1_000_000_000)
     } else if d % 1_000_000 == 0 {

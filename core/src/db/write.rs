@@ -231,6 +231,16 @@ fn utf8<'a>(s: Option<&'a str>, what: &'static str, nul_free: bool) -> Result<&'
     Ok(s)
 }
 
+/// `a.cmp(b)`, deciding on the first bytes when they differ, as tag keys
+/// usually do, without a call to compare the rest.
+#[inline]
+fn name_cmp(a: &str, b: &str) -> core::cmp::Ordering {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
+    }
+}
+
 /// How many points of a batch [`Db::write_with`] writes between two calls
 /// of its `between`.
 pub const POLL_POINTS: usize = 256;
@@ -331,7 +341,7 @@ impl<D: BlockDevice> Db<D> {
                             _ => ok = false,
                         }
                     }
-                    crate::sort::sort_by(&mut tags, |a, b| a.0.cmp(b.0));
+                    crate::sort::sort_by(&mut tags, |a, b| name_cmp(a.0, b.0));
                     match p.measurement_str(text) {
                         Some(m) if ok => self.catalog.find_tagset(dbi, m, &tags),
                         _ => None,
@@ -526,8 +536,8 @@ impl<D: BlockDevice> Db<D> {
             }
             tags.push((k, v));
         }
-        if !tags.is_sorted_by(|a, b| a.0 <= b.0) {
-            crate::sort::sort_by(tags, |a, b| a.0.cmp(b.0));
+        if !tags.is_sorted_by(|a, b| name_cmp(a.0, b.0).is_le()) {
+            crate::sort::sort_by(tags, |a, b| name_cmp(a.0, b.0));
         }
         if let Some(w) = tags.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
             return Err(PointError::DuplicateTag {
