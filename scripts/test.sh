@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 export SUITE_T0="${SUITE_T0:-$(date +%s)}"
 step() { echo; echo "=== $* === [$(($(date +%s) - SUITE_T0))s]"; }
 
+# The soak test (tests/tests/soak.rs), run on its own at the end.
+SOAK=simulated_months_stay_bounded_and_exact
+
 step "setup"
 ./scripts/setup.sh
 
@@ -27,18 +30,31 @@ cargo build -p pulsardb-core --no-default-features --features embedded-storage -
 step "server binary (the scenario tests run it)"
 cargo build -p pulsardb-server
 
-step "tests"
+step "tests (all but the soak, which runs beside the fuzz smoke below)"
 # --nocapture: the crash, corruption and conformance tests print what they
 # tried (cut points, flips, cases passed) so the log shows the work.
-cargo test --workspace -- --nocapture
-
-step "core tests again with small-code (the firmware's build: sorted-vector maps, compact sort)"
-cargo test -p pulsardb-core --features small-code -- --nocapture
+# The core's small-code build (the firmware's: sorted-vector maps, compact
+# sort) is tested under qemu-arm by scripts/cross.sh (--all-features).
+cargo test --workspace -- --nocapture --skip "$SOAK"
 
 step "ARM: gateway builds, armv7 tests under qemu-arm, firmware under qemu-system-arm"
 ./scripts/cross.sh
 
-step "fuzz smoke: each target replays its seeds, then fuzzes 30 s"
+step "fuzz smoke (each target replays its seeds, then fuzzes 30 s), and beside it the soak"
+# Both keep one core busy for about four minutes: side by side they take
+# the time of one. The soak's output follows the fuzz smoke's.
+soak_log="$(mktemp)"
+cargo test --workspace --test soak -- --nocapture "$SOAK" >"$soak_log" 2>&1 &
+soak_pid=$!
+trap 'kill "$soak_pid" 2>/dev/null || true; rm -f "$soak_log"' EXIT
 ./scripts/fuzz.sh smoke 30
+soak_rc=0
+wait "$soak_pid" || soak_rc=$?
+step "soak (36 simulated days)"
+cat "$soak_log"
+if [ "$soak_rc" -ne 0 ]; then
+    echo "soak failed (exit $soak_rc)" >&2
+    exit 1
+fi
 
 step "done"

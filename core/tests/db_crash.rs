@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Rng, all_cuts, fill_for, policy_for};
+use common::{Rng, all_cuts, cut_stride, fill_for, policy_for, stride_text};
 use pulsardb_core::catalog::TagExpr;
 use pulsardb_core::layout::AllocPolicy;
 use pulsardb_core::query::SeriesData;
@@ -444,7 +444,7 @@ fn exhaustive_cuts_small_db_workload() {
     }
     let flushes = ops.iter().filter(|o| matches!(o, Op::Flush)).count();
     println!(
-        "db exhaustive: {} ops ({flushes} flushes, {} deletes, {} compactions of which {} packings and {} retention rewrites, {} windows dropped by retention); cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); cut before create {}; points checked {}",
+        "db exhaustive: {} ops ({flushes} flushes, {} deletes, {} compactions of which {} packings and {} retention rewrites, {} windows dropped by retention); cut points tried: {} ({bytes} programmed bytes cut {}, {erases} erases, {syncs} syncs); cut before create {}; points checked {}",
         ops.len(),
         n.deletes,
         n.compactions,
@@ -452,10 +452,12 @@ fn exhaustive_cuts_small_db_workload() {
         n.retention_rewrites,
         n.retention_drops,
         t.runs,
+        stride_text(),
         t.cut_before_create,
         t.points_checked
     );
-    assert_eq!(t.runs, bytes + erases + syncs);
+    assert_eq!(t.runs, cuts.len() as u64);
+    assert_eq!(t.runs, bytes.div_ceil(cut_stride()) + erases + syncs);
     assert!(t.cut >= t.runs - 1);
     assert!(
         n.deletes > 0 && n.compactions > 0 && n.retention_drops > 0,
@@ -511,7 +513,7 @@ fn exhaustive_cuts_packing_workload() {
         cut_and_check(&ops, *cut, k as u64, fill_for(k as u64), &mut t);
     }
     println!(
-        "db packing exhaustive: {} ops ({} compactions of which {} packings and {} retention rewrites, {} deletes, {} windows dropped by retention); cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); points checked {}",
+        "db packing exhaustive: {} ops ({} compactions of which {} packings and {} retention rewrites, {} deletes, {} windows dropped by retention); cut points tried: {} ({bytes} programmed bytes cut {}, {erases} erases, {syncs} syncs); points checked {}",
         ops.len(),
         n.compactions,
         n.packs,
@@ -519,9 +521,11 @@ fn exhaustive_cuts_packing_workload() {
         n.deletes,
         n.retention_drops,
         t.runs,
+        stride_text(),
         t.points_checked
     );
-    assert_eq!(t.runs, bytes + erases + syncs);
+    assert_eq!(t.runs, cuts.len() as u64);
+    assert_eq!(t.runs, bytes.div_ceil(cut_stride()) + erases + syncs);
     assert!(t.cut >= t.runs - 1);
     assert!(
         n.packs >= 2 && n.retention_rewrites > 0 && n.deletes > 0,

@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Rng, all_cuts, fill_for, policy_for, sim};
+use common::{Rng, all_cuts, cut_stride, fill_for, policy_for, sim, stride_text};
 use pulsardb_core::storage::{CutTrigger, EraseFill, SimDevice};
 use pulsardb_core::{BlockDevice, Error, Geometry, Lsn, Store, StoreConfig};
 
@@ -303,6 +303,8 @@ fn every_cut(ops: &[Op]) -> (Tally, u64, u64, u64) {
     for (k, cut) in cuts.iter().enumerate() {
         cut_and_check(SMALL, ops, *cut, k as u64, fill_for(k as u64), &mut t);
     }
+    assert_eq!(t.runs, cuts.len() as u64);
+    assert_eq!(t.runs, bytes.div_ceil(cut_stride()) + erases + syncs);
     (t, bytes, erases, syncs)
 }
 
@@ -312,12 +314,16 @@ fn exhaustive_cuts_small_workload() {
     let appends = ops.iter().filter(|o| matches!(o, Op::Append(_))).count();
     let (t, bytes, erases, syncs) = every_cut(&ops);
     println!(
-        "exhaustive: {appends} appends; cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); \
+        "exhaustive: {appends} appends; cut points tried: {} ({bytes} programmed bytes cut {}, {erases} erases, {syncs} syncs); \
          cut in format {}, cut in workload {}, no cut {}; records replayed {}",
-        t.runs, t.cut_in_format, t.cut_in_workload, t.no_cut, t.replayed
+        t.runs,
+        stride_text(),
+        t.cut_in_format,
+        t.cut_in_workload,
+        t.no_cut,
+        t.replayed
     );
     assert!(appends >= 200);
-    assert_eq!(t.runs, bytes + erases + syncs);
     assert!(
         t.cut_in_workload > t.runs / 2,
         "most cuts must land in the workload"
@@ -330,15 +336,15 @@ fn exhaustive_cuts_split_sync() {
     let prepares = ops.iter().filter(|o| matches!(o, Op::Prepare)).count();
     let (t, bytes, erases, syncs) = every_cut(&ops);
     println!(
-        "split sync: {} ops, {prepares} prepared rounds; cut points tried: {} ({bytes} programmed bytes, {erases} erases, {syncs} syncs); \
+        "split sync: {} ops, {prepares} prepared rounds; cut points tried: {} ({bytes} programmed bytes cut {}, {erases} erases, {syncs} syncs); \
          cut in workload {}, no cut {}; records replayed {}",
         ops.len(),
         t.runs,
+        stride_text(),
         t.cut_in_workload,
         t.no_cut,
         t.replayed
     );
-    assert_eq!(t.runs, bytes + erases + syncs);
     assert!(t.cut_in_workload > t.runs / 2);
 }
 
