@@ -4,6 +4,7 @@
 #   ./scripts/fuzz.sh smoke [SECONDS]     every target: replay its corpus, then
 #                                         fuzz SECONDS each (default 30); CI runs this
 #   ./scripts/fuzz.sh run TARGET [SECS]   one long campaign (default: until stopped)
+#   ./scripts/fuzz.sh build               build every target (smoke does too)
 #   ./scripts/fuzz.sh list                the targets
 #
 # Works on a stable toolchain: libFuzzer's instrumentation flags are
@@ -33,6 +34,9 @@ corpus() {
 case "${1:-smoke}" in
 list)
     echo $TARGETS
+    ;;
+build)
+    "${FUZZ[@]}" build "${BUILD_FLAGS[@]}"
     ;;
 smoke)
     secs="${2:-30}"
@@ -66,7 +70,7 @@ run)
         -print_final_stats=1 "${extra[@]}"
     ;;
 *)
-    echo "usage: $0 smoke [SECONDS] | run TARGET [SECONDS] | list" >&2
+    echo "usage: $0 smoke [SECONDS] | run TARGET [SECONDS] | build | list" >&2
     exit 2
     ;;
 esac

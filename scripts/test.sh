@@ -42,7 +42,9 @@ step "ARM: gateway builds, armv7 tests under qemu-arm, firmware under qemu-syste
 
 step "fuzz smoke (each target replays its seeds, then fuzzes 30 s), and beside it the soak"
 # Both keep one core busy for about four minutes: side by side they take
-# the time of one. The soak's output follows the fuzz smoke's.
+# the time of one. The fuzz targets are built first, on both cores. The
+# soak's output follows the fuzz smoke's.
+./scripts/fuzz.sh build
 soak_log="$(mktemp)"
 cargo test --workspace --test soak -- --nocapture "$SOAK" >"$soak_log" 2>&1 &
 soak_pid=$!

@@ -6,6 +6,9 @@ use alloc::vec::Vec;
 /// Appends `v` as an unsigned LEB128 varint (1–10 bytes).
 #[inline]
 pub fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    // Most varints are one byte: one push (not with small-code, where each
+    // inlined copy would grow the image).
+    #[cfg(not(feature = "small-code"))]
     if v < 0x80 {
         out.push(v as u8);
         return;

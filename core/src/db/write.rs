@@ -232,13 +232,17 @@ fn utf8<'a>(s: Option<&'a str>, what: &'static str, nul_free: bool) -> Result<&'
 }
 
 /// `a.cmp(b)`, deciding on the first bytes when they differ, as tag keys
-/// usually do, without a call to compare the rest.
+/// usually do, without a call to compare the rest (with small-code, just
+/// `a.cmp(b)`).
 #[inline]
 fn name_cmp(a: &str, b: &str) -> core::cmp::Ordering {
-    match (a.as_bytes().first(), b.as_bytes().first()) {
-        (Some(x), Some(y)) if x != y => x.cmp(y),
-        _ => a.cmp(b),
+    #[cfg(not(feature = "small-code"))]
+    if let (Some(x), Some(y)) = (a.as_bytes().first(), b.as_bytes().first())
+        && x != y
+    {
+        return x.cmp(y);
     }
+    a.cmp(b)
 }
 
 /// How many points of a batch [`Db::write_with`] writes between two calls
