@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 
 echo "| artifact | target | size |"
 echo "|---|---|---:|"
-for t in armv7-unknown-linux-gnueabihf aarch64-unknown-linux-gnu aarch64-unknown-linux-musl; do
+gateways="armv7-unknown-linux-gnueabihf aarch64-unknown-linux-gnu"
+# The musl build is made on request (PULSARDB_MUSL=1, scripts/cross.sh):
+# without it, an older binary would pass for the current one.
+[ "${PULSARDB_MUSL:-0}" = 1 ] && gateways="$gateways aarch64-unknown-linux-musl"
+for t in $gateways; do
     f="target/$t/device/pulsardb"
     [ -f "$f" ] || continue
     awk -v t="$t" -v b="$(stat -c %s "$f")" \

@@ -5,9 +5,10 @@
 //! `SimDevice` that cuts power at a chosen point; the device comes back on its
 //! durable image and the store must open with every record whose `sync`
 //! completed replayed exactly once, in order, byte for byte, and nothing that
-//! was never appended. The exhaustive test cuts at every programmed byte,
-//! every erase and every sync of a 200+-append workload; the random test runs
-//! 10,000 seeded cuts on a larger one.
+//! was never appended. The exhaustive test cuts at every programmed byte
+//! (one in `PULSARDB_CUT_STRIDE` with that set), every erase and every sync
+//! of a 200+-append workload; the random test runs 10,000 seeded cuts on a
+//! larger one.
 
 mod common;
 
@@ -294,8 +295,9 @@ fn measure(geo: Geometry, ops: &[Op]) -> (u64, u64, u64) {
     (s.bytes_programmed, s.erases, s.syncs)
 }
 
-/// Cuts `ops` on `SMALL` at every programmed byte, erase and sync; returns
-/// the tally and the uncut run's programmed bytes, erases and syncs.
+/// Cuts `ops` on `SMALL` at every programmed byte (see [`all_cuts`]), erase
+/// and sync; returns the tally and the uncut run's programmed bytes, erases
+/// and syncs.
 fn every_cut(ops: &[Op]) -> (Tally, u64, u64, u64) {
     let (bytes, erases, syncs) = measure(SMALL, ops);
     let cuts = all_cuts(bytes, erases, syncs);

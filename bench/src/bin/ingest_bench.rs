@@ -9,6 +9,10 @@
 //! in use), the same after compacting (flushes encode fast, compaction with
 //! the best codecs: the size at rest), and peak heap. Speeds are the best of
 //! `RUNS` runs (default 3), each into a new store.
+//!
+//! `ingest_bench [all|nab|iot]` (default all); `nab-writes` or `iot-writes`
+//! run only the writes of prepared batches, `RUNS` times, printing each
+//! run's speed: for profiling the write path.
 
 use pulsardb_bench::alloc_counter::{self, Counting};
 use pulsardb_bench::{data, timed};
@@ -249,6 +253,10 @@ fn main() {
         .unwrap_or(3)
         .max(1);
     let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    if !["all", "nab", "iot", "nab-writes", "iot-writes"].contains(&which.as_str()) {
+        eprintln!("usage: ingest_bench [all|nab|iot|nab-writes|iot-writes]");
+        std::process::exit(2);
+    }
     if which == "all" || which == "nab" {
         run("nab", &data::nab_lp(), runs);
     }

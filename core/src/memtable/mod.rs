@@ -395,6 +395,34 @@ mod tests {
         assert_eq!((f.min_ts, f.max_ts), (1, 30));
     }
 
+    /// An insert is in order when it follows the last point the series
+    /// holds, which a delete may have changed.
+    #[test]
+    fn order_follows_the_last_point_held() {
+        let mut m = Memtable::new();
+        for t in [10, 20, 30] {
+            m.insert(0, 1, FieldType::Integer, t, t as u64);
+        }
+        assert!(m.series(0).unwrap().sorted);
+        m.remove_range(0, 25, 40);
+        m.insert(0, 1, FieldType::Integer, 25, 25);
+        assert!(
+            m.series(0).unwrap().sorted,
+            "25 follows 20, the last point left"
+        );
+        m.insert(0, 1, FieldType::Integer, 25, 26);
+        assert!(!m.series(0).unwrap().sorted, "a repeated time is a rewrite");
+        m.insert(0, 1, FieldType::Integer, 5, 5);
+        let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        m.series(0)
+            .unwrap()
+            .range(i64::MIN, i64::MAX, &mut ts, &mut vs);
+        assert_eq!(ts, [5, 10, 20, 25]);
+        assert_eq!(vs, [5, 10, 20, 26]);
+        let f = m.freeze();
+        assert_eq!(f.get(0).unwrap().timestamps(), [5, 10, 20, 25]);
+    }
+
     #[test]
     fn accounting_tracks_capacity() {
         let mut m = Memtable::new();

@@ -102,7 +102,7 @@ pub fn cut_stride() -> u64 {
 pub fn stride_text() -> String {
     match cut_stride() {
         1 => "at each".to_string(),
-        n => format!("at every {n}th (PULSARDB_CUT_STRIDE)"),
+        n => format!("at one in {n} (PULSARDB_CUT_STRIDE)"),
     }
 }
 
