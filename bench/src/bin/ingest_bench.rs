@@ -160,15 +160,7 @@ fn run(name: &str, lp: &str, runs: usize) {
     let (batches, pts) = to_batches(lp, 5000);
     let mut w_secs = f64::MAX;
     for _ in 0..runs {
-        let mut db = new_db();
-        let ((), secs) = timed(|| {
-            for b in &batches {
-                db.write("db", b).expect("write");
-                db.sync().expect("sync");
-            }
-            db.flush().expect("flush");
-        });
-        w_secs = w_secs.min(secs);
+        w_secs = w_secs.min(write_batches(&batches));
     }
     assert_eq!(pts, points);
     println!(
@@ -222,19 +214,26 @@ fn run(name: &str, lp: &str, runs: usize) {
     println!();
 }
 
+/// Writes `batches` (a sync after each) into a new store and flushes;
+/// returns the seconds taken.
+fn write_batches(batches: &[WriteBatch]) -> f64 {
+    let mut db = new_db();
+    let ((), secs) = timed(|| {
+        for b in batches {
+            db.write("db", b).expect("write");
+            db.sync().expect("sync");
+        }
+        db.flush().expect("flush");
+    });
+    secs
+}
+
 /// Writes alone (prepared batches, `runs` times), printing only their
 /// speed: for profiling the write path (`ingest_bench iot-writes`).
 fn writes_only(name: &str, lp: &str, runs: usize) {
     let (batches, points) = to_batches(lp, 5000);
     for _ in 0..runs {
-        let mut db = new_db();
-        let ((), secs) = timed(|| {
-            for b in &batches {
-                db.write("db", b).expect("write");
-                db.sync().expect("sync");
-            }
-            db.flush().expect("flush");
-        });
+        let secs = write_batches(&batches);
         println!(
             "{name}: prepared batches → flushed tables: {:.2} M points/s",
             points as f64 / secs / 1e6
